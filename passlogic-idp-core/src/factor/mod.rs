@@ -1,0 +1,7 @@
+//! Authentication factors, one module per method.
+
+pub mod bingo;
+pub mod matrix;
+pub mod otp;
+pub mod pin;
+pub mod token_import;

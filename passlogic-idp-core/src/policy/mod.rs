@@ -1,0 +1,66 @@
+//! Authentication policy: the per-group settings that shape a sign-in.
+//!
+//! This module holds the policy *data*; the decision engine (services, IP ranges, time windows,
+//! devices) grows here as well. Every field has a secure default so that a tenant without any
+//! configuration gets the product's documented behaviour.
+
+use serde::{Deserialize, Serialize};
+
+use crate::factor::matrix::{GridSpec, PatternRules, PhrasePosition};
+
+/// Settings for one group's sign-ins (or a tenant's default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthPolicy {
+    /// Grid geometry shown at sign-in.
+    pub grid: GridSpec,
+    /// Rules a pattern must satisfy when the user sets it.
+    pub pattern_rules: PatternRules,
+    /// Where a user's additional phrase goes relative to the grid digits.
+    pub phrase_position: PhrasePosition,
+    /// How long a grid may be answered, in seconds (default 300).
+    pub grid_ttl_secs: i64,
+    /// Failed answers after which the account locks until an administrator unlocks it (default 5).
+    pub lockout_threshold: u32,
+    /// Lifetime of a signed-in session, in seconds (default 8 hours).
+    pub session_lifetime_secs: i64,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        Self {
+            grid: GridSpec::default(),
+            pattern_rules: PatternRules::default(),
+            phrase_position: PhrasePosition::default(),
+            grid_ttl_secs: 300,
+            lockout_threshold: 5,
+            session_lifetime_secs: 8 * 3600,
+        }
+    }
+}
+
+impl AuthPolicy {
+    /// The grid lifetime as a [`time::Duration`].
+    pub fn grid_ttl(&self) -> time::Duration {
+        time::Duration::seconds(self.grid_ttl_secs.max(1))
+    }
+
+    /// Checks that the settings are usable (grid geometry, length range, positive limits).
+    pub fn validate(&self) -> Result<(), String> {
+        self.grid.validate().map_err(|e| e.to_string())?;
+        let r = &self.pattern_rules;
+        if r.min_len == 0 || r.min_len > r.max_len {
+            return Err(format!(
+                "pattern length range {}..={} is empty",
+                r.min_len, r.max_len
+            ));
+        }
+        if self.lockout_threshold == 0 {
+            return Err("lockout_threshold must be at least 1".into());
+        }
+        if self.grid_ttl_secs <= 0 || self.session_lifetime_secs <= 0 {
+            return Err("lifetimes must be positive".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! The key-encryption key (KEK) on disk, and its rotation.
+//!
+//! The KEK lives in its own file (default `DATA_DIR/kek`, mode 0600, base64 of 32 random bytes),
+//! never in the database, so a database dump or backup alone reveals no secret. Rotation writes
+//! the new key to `kek.next` first, re-seals every secret in one transaction, then renames
+//! `kek.next` over `kek`. If it is interrupted, both files are loaded at start-up (every blob
+//! names the key that sealed it) and running `keys rotate-kek` again finishes the job.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::Engine;
+use passlogic_idp_core::seal::{self, Kek, Keyring};
+
+use crate::secrets;
+use crate::store::Store;
+
+/// Where the KEK file is.
+#[derive(Clone, Debug)]
+pub struct KekFile {
+    path: PathBuf,
+}
+
+impl KekFile {
+    /// The KEK at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        KekFile { path }
+    }
+
+    fn next_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".next");
+        PathBuf::from(p)
+    }
+
+    /// Loads the keyring, creating a new random KEK when none exists yet.
+    pub fn load_or_create(&self) -> anyhow::Result<Keyring> {
+        if !self.path.exists() {
+            let kek = Kek::generate(&mut rand::rngs::OsRng);
+            write_key(&self.path, &kek)?;
+            tracing::info!(kek_id = %kek.id(), path = %self.path.display(), "created a new key-encryption key");
+        }
+        let mut ring = Keyring::new(read_key(&self.path)?);
+        let next = self.next_path();
+        if next.exists() {
+            tracing::warn!("an interrupted key rotation left {}; run `passlogic-idp keys rotate-kek` to finish it", next.display());
+            ring = ring.with_previous(read_key(&next)?);
+        }
+        Ok(ring)
+    }
+
+    /// Re-seals every stored secret under a new KEK and makes it the current one.
+    /// Returns (old id, new id, number of secrets re-sealed).
+    pub async fn rotate(&self, store: &Store) -> anyhow::Result<(String, String, usize)> {
+        let old = read_key(&self.path).context("reading the current key-encryption key")?;
+        let next_path = self.next_path();
+        let new = if next_path.exists() {
+            read_key(&next_path)?
+        } else {
+            let k = Kek::generate(&mut rand::rngs::OsRng);
+            write_key(&next_path, &k)?;
+            k
+        };
+        let old_id = old.id().to_string();
+        let new_id = new.id().to_string();
+        let ring = Keyring::new(old).with_previous(read_key(&next_path)?);
+        let mut resealed = Vec::new();
+        for (user_id, tenant_id, blob) in store.sealed_matrix_secrets().await? {
+            if seal::sealed_with(&blob) == Some(new.id()) {
+                continue;
+            }
+            let aad = secrets::matrix_aad(tenant_id, user_id);
+            let fresh =
+                seal::reseal(&ring, &new, &aad, &blob, &mut rand::rngs::OsRng).map_err(|e| {
+                    anyhow::anyhow!("user {user_id}: cannot open the sealed secret: {e}")
+                })?;
+            resealed.push((user_id, fresh));
+        }
+        store.replace_matrix_secrets(&resealed).await?;
+        std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
+        Ok((old_id, new_id, resealed.len()))
+    }
+}
+
+fn read_key(path: &Path) -> anyhow::Result<Kek> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the key-encryption key {}", path.display()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .with_context(|| format!("{} is not base64", path.display()))?;
+    Kek::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn write_key(path: &Path, kek: &Kek) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    let text = base64::engine::general_purpose::STANDARD.encode(kek.expose_bytes());
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(())
+}

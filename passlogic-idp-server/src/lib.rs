@@ -1,0 +1,21 @@
+//! The reference passlogic IdP server: it wires `passlogic-idp-core` to HTTP (axum), storage
+//! (SQLite or PostgreSQL through sqlx), templates and a command line. It owns every I/O; the
+//! core owns every decision.
+//!
+//! Map: [`cli`] parses the command line; [`server`] runs `serve`; [`web`] holds the routes;
+//! [`signin`] is the sign-in service the routes call; [`store`] the database; [`keys`] and
+//! [`secrets`] the key-encryption key and sealed secrets; [`admin`] user administration.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod i18n;
+pub mod keys;
+pub mod secrets;
+pub mod server;
+pub mod signin;
+pub mod store;
+pub mod tokens;
+pub mod web;

@@ -1,0 +1,156 @@
+//! `passlogic-idp serve`: open the store, load keys, bind, print, serve until a signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use passlogic_idp_core::seal::{self, Keyring};
+
+use crate::clock::Clock;
+use crate::config::StoreSettings;
+use crate::demo;
+use crate::signin::SignIn;
+use crate::store::Store;
+use crate::web::{self, AppState, RouterOptions};
+
+/// What `serve` needs beyond the store location.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub demo: bool,
+    pub test_clock: bool,
+}
+
+/// Refuses to start with a key that cannot open the stored secrets (wrong KEK file), instead of
+/// failing every sign-in later.
+async fn check_keyring(store: &Store, ring: &Keyring) -> anyhow::Result<()> {
+    if let Some((_, _, blob)) = store.sealed_matrix_secrets().await?.into_iter().next() {
+        if let Some(id) = seal::sealed_with(&blob) {
+            anyhow::ensure!(
+                ring.get(id).is_some(),
+                "the stored secrets were sealed with key-encryption key {id}, which is not the configured key \
+                 {}; point --kek-file at the right key",
+                ring.current().id()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Picks the tenant this listener serves: the named one, else the only one, else a new
+/// `default` tenant.
+pub async fn resolve_tenant(
+    store: &Store,
+    name: Option<&str>,
+    now: i64,
+    create: bool,
+) -> anyhow::Result<i64> {
+    if let Some(name) = name {
+        if let Some(id) = store.tenant_id(name).await? {
+            return Ok(id);
+        }
+        anyhow::ensure!(create, "no tenant named {name:?}");
+        return store.ensure_tenant(name, name, now).await;
+    }
+    let all: Vec<i64> = store.tenant_ids().await?;
+    match all.as_slice() {
+        [one] => Ok(*one),
+        [] if create => {
+            store
+                .ensure_tenant("default", "Default organisation", now)
+                .await
+        }
+        [] => anyhow::bail!(
+            "the store has no tenant yet; start `passlogic-idp serve` once or pass --tenant"
+        ),
+        _ => anyhow::bail!("the store has several tenants; choose one with --tenant"),
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Result<()> {
+    let clock = Arc::new(Clock::default());
+    let store = settings.open_store().await?;
+    let keyring = settings.kek().load_or_create()?;
+    check_keyring(&store, &keyring).await?;
+    let now = clock.unix();
+    let tenant_id = if options.demo {
+        demo::seed(&store, &keyring, now).await?
+    } else {
+        resolve_tenant(&store, settings.tenant.as_deref(), now, true).await?
+    };
+
+    let listener = tokio::net::TcpListener::bind(&options.listen)
+        .await
+        .with_context(|| format!("binding {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let public_url = options.public_url.clone().unwrap_or_else(|| base.clone());
+    println!("listening: {base}");
+    if options.demo {
+        println!("data directory: {}", settings.data_dir.display());
+        print!("{}", demo::instructions(&public_url));
+    }
+
+    let state = AppState {
+        signin: SignIn {
+            store: store.clone(),
+            keyring: Arc::new(keyring),
+            clock: clock.clone(),
+            tenant_id,
+        },
+        secure_cookies: public_url.starts_with("https://"),
+    };
+    let app = web::router(
+        state,
+        RouterOptions {
+            test_clock: options.test_clock,
+        },
+    );
+
+    let purge_store = store.clone();
+    let purge_clock = clock.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = purge_store.purge_expired(purge_clock.unix()).await {
+                tracing::warn!(error = %format!("{e:#}"), "purging expired records failed");
+            }
+        }
+    });
+
+    println!("ready: {base}");
+    tracing::info!(%addr, demo = options.demo, "serving");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

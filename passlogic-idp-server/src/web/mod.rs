@@ -1,0 +1,88 @@
+//! The user-facing HTTP listener: routes, shared state and security headers. Handlers stay thin:
+//! they parse the request, call [`crate::signin::SignIn`], and render.
+
+mod assets;
+mod cookies;
+mod csrf;
+mod login;
+mod pages;
+mod session;
+mod test_clock;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::signin::SignIn;
+
+/// Everything a handler needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The sign-in service.
+    pub signin: SignIn,
+    /// Cookies get `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Options of the router that are not state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RouterOptions {
+    /// Adds `POST /_test/clock` (tests only).
+    pub test_clock: bool,
+}
+
+/// Builds the user-facing router.
+pub fn router(state: AppState, options: RouterOptions) -> Router {
+    let mut app = Router::new()
+        .route("/", get(session::home))
+        .route("/healthz", get(session::healthz))
+        .route("/session", get(session::session_json))
+        .route("/logout", post(session::logout))
+        .route("/login", get(login::login_page).post(login::login_submit))
+        .route(
+            "/login/matrix",
+            get(login::grid_page).post(login::grid_submit),
+        )
+        .route(
+            "/pattern/setup",
+            get(login::pattern_page).post(login::pattern_submit),
+        )
+        .route("/static/app.css", get(assets::css))
+        .route("/static/pattern.js", get(assets::js));
+    if options.test_clock {
+        app = app.route("/_test/clock", post(test_clock::advance));
+    }
+    app.layer(middleware::from_fn(security_headers))
+        .with_state(Arc::new(state))
+}
+
+/// Strict CSP and friends on every response; pages are never cached.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

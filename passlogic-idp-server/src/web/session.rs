@@ -1,0 +1,154 @@
+//! The signed-in side: the home page, `GET /session`, sign-out, and the health check.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::pages::{self, Chrome, HomePage};
+use super::{cookies, csrf, AppState};
+use crate::store::SessionRow;
+
+async fn current_session(state: &AppState, jar: &CookieJar) -> anyhow::Result<Option<SessionRow>> {
+    match jar.get(cookies::SESSION) {
+        Some(c) => state.signin.session(c.value()).await,
+        None => Ok(None),
+    }
+}
+
+/// Where a protected page sends a visitor without a session.
+fn to_login(uri: &Uri) -> Response {
+    let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let encoded: String = target
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Redirect::to(&format!("/login?return_to={encoded}")).into_response()
+}
+
+pub async fn home(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    let session = match current_session(&state, &jar).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_login(&uri),
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let user = match state.signin.store.user_by_id(session.user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return to_login(&uri),
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let (jar, token) = csrf::ensure(jar, state.secure_cookies);
+    let t = lang.texts();
+    let auth_time = time::OffsetDateTime::from_unix_timestamp(session.auth_time)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let page = HomePage {
+        chrome: Chrome::new(lang, t.home_title, &uri),
+        t,
+        csrf: token,
+        user: user.name,
+        display_name: user.display_name,
+        amr: session.amr.join(", "),
+        auth_time,
+    };
+    pages::render(StatusCode::OK, jar, &page)
+}
+
+pub async fn session_json(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response {
+    let session = match current_session(&state, &jar).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": "unauthenticated" })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "session lookup failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal" })),
+            )
+                .into_response();
+        }
+    };
+    match state.signin.store.user_by_id(session.user_id).await {
+        Ok(Some(u)) => {
+            Json(json!({ "user": u.name, "amr": session.amr, "auth_time": session.auth_time }))
+                .into_response()
+        }
+        Ok(None) => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "unauthenticated" })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "user lookup failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    if !csrf::valid(&jar, &form.csrf) {
+        return pages::forbidden(jar, lang, &uri);
+    }
+    if let Some(c) = jar.get(cookies::SESSION) {
+        if let Err(e) = state
+            .signin
+            .sign_out(c.value(), Some(&addr.ip().to_string()))
+            .await
+        {
+            return pages::internal(lang, &uri, &e);
+        }
+    }
+    let jar = jar.remove(cookies::removal(cookies::SESSION));
+    (jar, Redirect::to("/login")).into_response()
+}
+
+pub async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    match state.signin.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
+    }
+}
