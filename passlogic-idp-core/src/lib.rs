@@ -21,5 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod factor;
+pub mod oidc;
 pub mod policy;
 pub mod seal;
+pub mod xmldsig;

@@ -4,7 +4,7 @@ mod common;
 
 use common::{parse_pattern, pattern_csv, Backend, TestServer};
 
-both_backends!(first_signin_forces_pattern_change);
+both_backends!(first_signin_forces_pattern_change, reset_pattern_forces_change_again, user_list_json);
 
 struct Added {
     initial: Vec<u16>,
@@ -103,4 +103,49 @@ fn first_signin_forces_pattern_change(backend: Backend) {
     assert_eq!(b3.session_json().expect("session")["user"], "alice");
     // And the logged-out browser signs in again too.
     b.sign_in("alice", &new_pattern, "/");
+}
+
+/// `user reset-pattern NAME`: new initial pattern and notice; the old pattern stops working.
+fn reset_pattern_forces_change_again(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let old = server.pattern_of("demo");
+    let out = server.cli_ok(&["user", "reset-pattern", "demo"]);
+    let initial = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("initial-pattern:"))
+        .map(parse_pattern)
+        .unwrap_or_else(|| panic!("`user reset-pattern demo` prints no `initial-pattern:`:\n{out}"));
+    assert!(out.lines().any(|l| l.trim_end() == "notice:"), "`user reset-pattern demo` prints no `notice:`:\n{out}");
+    assert_eq!(server.user_show("demo")["must_change_pattern"], true);
+
+    let b = server.browser();
+    let g = b.start_login("demo");
+    if g.answer(&old) != g.answer(&initial) {
+        b.submit_otp(&g.answer(&old)).expect_status(401, "the old pattern after reset-pattern");
+    }
+    let b = server.browser();
+    b.sign_in("demo", &initial, "/pattern/setup");
+    assert!(b.session_json().is_none(), "no session before the new pattern is set");
+}
+
+/// `user list --json`: one JSON object per line.
+fn user_list_json(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    add_user(&server, "dave");
+    let out = server.cli_ok(&["user", "list", "--json"]);
+    let names: Vec<String> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("`user list --json` line is not JSON ({e}): {l}"));
+            assert!(v.is_object(), "`user list --json` line is not an object: {l}");
+            v["name"].as_str().unwrap_or_else(|| panic!("no name in {l}")).to_string()
+        })
+        .collect();
+    for n in ["demo", "dave"] {
+        assert!(names.iter().any(|x| x == n), "`user list --json` lacks {n}:\n{out}");
+    }
+    let plain = server.cli_ok(&["user", "list"]);
+    assert!(plain.lines().any(|l| l.contains("dave")), "`user list` lacks dave:\n{plain}");
 }

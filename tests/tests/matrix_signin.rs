@@ -16,6 +16,7 @@ both_backends!(
     demo_user_signs_in,
     wrong_answer_fails,
     concurrent_replay_succeeds_once,
+    replayed_answer_refused,
     old_grid_dead_after_failure,
     expired_grid_refused,
     lockout_after_five_wrong_answers,
@@ -100,9 +101,34 @@ fn concurrent_replay_succeeds_once(backend: Backend) {
     let winner = pages.iter().find(|p| p.status.as_u16() == 303).unwrap();
     winner.expect_see_other("/", "the successful one of the two answers");
 
-    // And once more, sequentially, after the success: still refused.
+    // After the success the browser has no attempt any more: posting again signs nothing in.
     let again = b.submit_otp(&otp);
-    assert_ne!(again.status.as_u16(), 303, "a used grid must not sign in again: {}", again.describe());
+    assert!(
+        !(again.status.as_u16() == 303 && again.location_path().as_deref() == Some("/")),
+        "a used grid must not sign in again: {}",
+        again.describe()
+    );
+}
+
+/// 3c. Replaying the captured attempt cookies with the right answer after the success: 401.
+fn replayed_answer_refused(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let pattern = server.pattern_of("demo");
+    let b = server.browser();
+    let grid = b.start_login("demo");
+    let otp = grid.answer(&pattern);
+    let captured = b.cookie_snapshot();
+    assert!(captured.iter().any(|(k, _)| k == "pl_attempt"), "no pl_attempt cookie after GET /login/matrix: {captured:?}");
+    let csrf = b.csrf().unwrap();
+    b.submit_otp(&otp).expect_see_other("/", "right answer");
+
+    let r = b.post_form_with_cookies("/login/matrix", &[("otp", &otp), ("csrf", &csrf)], &captured);
+    r.expect_status(401, "the same answer replayed with the captured attempt cookies (reused grid)");
+    assert!(
+        !r.set_cookies().iter().any(|c| c.starts_with("pl_session=") && !c.starts_with("pl_session=;")),
+        "a replay must not get a session cookie: {:?}",
+        r.set_cookies()
+    );
 }
 
 /// 3b. After a failed answer the old grid is gone: its right answer no longer works.

@@ -11,6 +11,7 @@ both_backends!(
     security_headers_present,
     session_cookie_attributes,
     protected_page_redirects_to_login,
+    healthz_and_test_clock_route,
 );
 
 fn html_lang(p: &Page) -> Option<String> {
@@ -119,4 +120,18 @@ fn protected_page_redirects_to_login(backend: Backend) {
     login.expect_status(200, "GET /login?return_to=/");
     b.sign_in("demo", &pattern, "/");
     b.get("/").expect_status(200, "GET / after sign-in");
+}
+
+/// `GET /healthz` answers `200 ok`; `/_test/clock` exists only with `--test-clock`.
+fn healthz_and_test_clock_route(backend: Backend) {
+    let server = TestServer::start_without_test_clock(backend);
+    let b = server.browser();
+    let h = b.get("/healthz");
+    h.expect_status(200, "GET /healthz");
+    assert_eq!(h.body.trim(), "ok", "GET /healthz body");
+    let c = b.post_form_raw("/_test/clock", &[("advance_secs", "400")]);
+    c.expect_status(404, "POST /_test/clock without --test-clock");
+    // And the clock really did not move: a grid shown now is still good.
+    let pattern = server.pattern_of("demo");
+    b.sign_in("demo", &pattern, "/");
 }

@@ -109,6 +109,11 @@ fn no_secrets_at_rest_or_in_logs(backend: Backend) {
         .map(|l| format!("{l}\n"))
         .collect();
 
+    // Sanity checks of the checks: the needles do match where the secrets are meant to be.
+    let demo_csv = pattern_csv(&demo);
+    assert!(log.contains(&format!("  pattern: {demo_csv}")), "the start-up printout should hold the demo pattern:\n{log}");
+    assert!(contains(&at_rest, b"bob"), "the store dump does not even hold the user name `bob`; is it the right store?");
+
     let mut leaks = Vec::new();
     for p in &patterns {
         for (what, needle) in pattern_needles(p) {

@@ -244,6 +244,7 @@ struct Running {
 pub struct TestServer {
     backend: Backend,
     extra_args: Vec<String>,
+    test_clock: bool,
     running: Option<Running>,
     base_url: String,
     users: Vec<(String, Vec<u16>)>,
@@ -255,6 +256,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(backend: Backend, extra_args: &[&str]) -> TestServer {
+        Self::start_inner(backend, extra_args, true)
+    }
+
+    /// Like `start` but without `--test-clock`.
+    pub fn start_without_test_clock(backend: Backend) -> TestServer {
+        Self::start_inner(backend, &[], false)
+    }
+
+    fn start_inner(backend: Backend, extra_args: &[&str], test_clock: bool) -> TestServer {
         let data_dir = tempfile::Builder::new().prefix("plidp-test-").tempdir().expect("temp dir");
         let pg = match backend {
             Backend::Sqlite => None,
@@ -263,6 +273,7 @@ impl TestServer {
         let mut s = TestServer {
             backend,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            test_clock,
             running: None,
             base_url: String::new(),
             users: Vec::new(),
@@ -288,7 +299,7 @@ impl TestServer {
         let mut cmd = Command::new(SERVER_BIN);
         cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
             .args(self.store_args())
-            .arg("--test-clock")
+            .args(if self.test_clock { &["--test-clock"][..] } else { &[][..] })
             .args(&self.extra_args)
             .current_dir(self.data_dir.path())
             .stdin(Stdio::null())
@@ -501,6 +512,15 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            eprintln!(
+                "--- server output (last {} lines) ---\n{}\n--- end of server output ---",
+                tail.len(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
     }
 }
 
@@ -602,6 +622,8 @@ pub struct Browser {
     client: Client,
     base_url: String,
     csrf: Mutex<Option<String>>,
+    /// Last value of every cookie set by the server (shared by clones, like the jar).
+    cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
 impl Clone for Browser {
@@ -610,6 +632,7 @@ impl Clone for Browser {
             client: self.client.clone(),
             base_url: self.base_url.clone(),
             csrf: Mutex::new(self.csrf.lock().unwrap().clone()),
+            cookies: self.cookies.clone(),
         }
     }
 }
@@ -628,7 +651,29 @@ impl Browser {
             .default_headers(headers)
             .build()
             .expect("http client");
-        Browser { client, base_url: base_url.to_string(), csrf: Mutex::new(None) }
+        Browser { client, base_url: base_url.to_string(), csrf: Mutex::new(None), cookies: Default::default() }
+    }
+
+    /// The cookies the server has set so far (name, value), e.g. to replay a request later.
+    pub fn cookie_snapshot(&self) -> Vec<(String, String)> {
+        self.cookies.lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// POST a form from outside this browser, with exactly the given cookies (an attacker
+    /// replaying captured cookies). Does not touch this browser's jar.
+    pub fn post_form_with_cookies(&self, path: &str, fields: &[(&str, &str)], cookies: &[(String, String)]) -> Page {
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        let header = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let r = client.post(self.abs(path)).header(reqwest::header::COOKIE, header).form(fields).send();
+        let r = r.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r.text().unwrap_or_default();
+        Page { status, headers, body, request: format!("POST {path} (replayed cookies)"), base_url: self.base_url.clone() }
     }
 
     pub fn csrf(&self) -> Option<String> {
@@ -639,6 +684,14 @@ impl Browser {
         let r = r.unwrap_or_else(|e| panic!("{request}: {e}"));
         let status = r.status();
         let headers = r.headers().clone();
+        {
+            let mut jar = self.cookies.lock().unwrap();
+            for v in headers.get_all(reqwest::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+                if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
+                    jar.insert(k.trim().to_string(), val.trim().to_string());
+                }
+            }
+        }
         let body = r.text().unwrap_or_else(|e| panic!("{request}: reading body: {e}"));
         if let Some(c) = csrf_of(&body) {
             *self.csrf.lock().unwrap() = Some(c);

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Takes the README/docs screenshots in headless Chromium (Debian's chromium + chromium-driver,
+Python selenium). Usage: scripts/screenshots.py [path/to/passlogic-idp]  (default target/debug).
+
+It starts the demo on a free port with a throwaway data directory, signs in as `demo` and as a
+new user, and writes PNGs to docs/screenshots/. Not part of the test suite: a tool for looking
+at the pages."""
+import os, re, subprocess, sys, tempfile, time
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+exe = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "target/debug/passlogic-idp")
+out = os.path.join(root, "docs/screenshots")
+data = tempfile.mkdtemp()
+srv = subprocess.Popen([exe, "serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", data],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+base, patterns, user = None, {}, None
+for line in srv.stdout:
+    if line.startswith("ready: "):
+        base = line.split()[1]
+        break
+    m = re.match(r"\s*user: (\S+)", line)
+    if m:
+        user = m.group(1)
+    m = re.match(r"\s*pattern: ([\d,]+)", line)
+    if m:
+        patterns[user] = [int(c) for c in m.group(1).split(",")]
+
+def cli(*args):
+    return subprocess.run([exe, *args, "--data-dir", data], capture_output=True, text=True, check=True).stdout
+
+opts = webdriver.ChromeOptions()
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--window-size=900,760"]:
+    opts.add_argument(a)
+opts.binary_location = "/usr/bin/chromium"
+d = webdriver.Chrome(options=opts, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+try:
+    def grid_answer(pattern):
+        cells = {int(e.get_attribute("data-cell")): e.text for e in d.find_elements(By.CSS_SELECTOR, "td[data-cell]")}
+        return "".join(cells[c] for c in pattern)
+
+    d.get(base + "/login")
+    d.save_screenshot(os.path.join(out, "signin-userid.png"))
+    d.find_element(By.NAME, "username").send_keys("demo")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.save_screenshot(os.path.join(out, "signin-grid.png"))
+    d.find_element(By.NAME, "otp").send_keys(grid_answer(patterns["demo"]))
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.save_screenshot(os.path.join(out, "signed-in.png"))
+
+    notice = cli("user", "add", "hanako", "--display-name", "Yamada Hanako")
+    initial = [int(c) for c in re.search(r"initial-pattern: ([\d,]+)", notice).group(1).split(",")]
+    d.delete_all_cookies()
+    d.get(base + "/login?lang=ja")
+    d.find_element(By.NAME, "username").send_keys("hanako")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.save_screenshot(os.path.join(out, "signin-grid-ja.png"))
+    d.find_element(By.NAME, "otp").send_keys(grid_answer(initial))
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    for c in [0, 13, 26, 39, 40, 29]:
+        d.find_element(By.CSS_SELECTOR, f"button[data-cell='{c}']").click()
+    d.save_screenshot(os.path.join(out, "pattern-setup-ja.png"))
+    d.set_window_size(390, 844)
+    d.get(base + "/login?lang=en")
+    d.find_element(By.NAME, "username").send_keys("demo")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.save_screenshot(os.path.join(out, "signin-grid-phone.png"))
+finally:
+    d.quit()
+    srv.terminate()
+print("screenshots written to", out)
