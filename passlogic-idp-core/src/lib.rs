@@ -22,6 +22,7 @@
 
 pub mod factor;
 pub mod oidc;
+pub mod pipeline;
 pub mod policy;
 pub mod seal;
 pub mod xmldsig;

@@ -77,9 +77,24 @@ impl KekFile {
                 })?;
             resealed.push((user_id, fresh));
         }
+        let mut factor_rows = Vec::new();
+        for (kind, key, tenant_id, owner, blob) in store.sealed_factor_secrets().await? {
+            if seal::sealed_with(&blob) == Some(new.id()) {
+                continue;
+            }
+            let aad = if kind == "factor" {
+                secrets::user_aad(&key, tenant_id, owner)
+            } else {
+                secrets::token_aad(tenant_id, &key)
+            };
+            let fresh = seal::reseal(&ring, &new, &aad, &blob, &mut rand::rngs::OsRng)
+                .map_err(|e| anyhow::anyhow!("{kind} {key}: cannot open the sealed secret: {e}"))?;
+            factor_rows.push((kind, key, owner, fresh));
+        }
         store.replace_matrix_secrets(&resealed).await?;
+        store.replace_factor_secrets(&factor_rows).await?;
         std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
-        Ok((old_id, new_id, resealed.len()))
+        Ok((old_id, new_id, resealed.len() + factor_rows.len()))
     }
 }
 

@@ -95,12 +95,7 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     }
 
     let state = AppState {
-        signin: SignIn {
-            store: store.clone(),
-            keyring: Arc::new(keyring),
-            clock: clock.clone(),
-            tenant_id,
-        },
+        signin: SignIn::new(store.clone(), keyring, clock.clone(), tenant_id),
         secure_cookies: public_url.starts_with("https://"),
     };
     let app = web::router(

@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::factor::matrix::{GridSpec, PatternRules, PhrasePosition};
+use crate::factor::otp::TotpParams;
+use crate::factor::pin::PinPolicy;
+use crate::pipeline::{Combination, Method};
 
 /// Settings for one group's sign-ins (or a tenant's default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +27,20 @@ pub struct AuthPolicy {
     pub lockout_threshold: u32,
     /// Lifetime of a signed-in session, in seconds (default 8 hours).
     pub session_lifetime_secs: i64,
+    /// Alternative factor combinations; a user passes one of them (default: matrix alone).
+    pub combinations: Vec<Combination>,
+    /// Whether a user missing a later factor of a combination may enrol it during sign-in,
+    /// after passing the first factor (default true).
+    pub self_enrolment: bool,
+    /// Rules for new PINs.
+    pub pin: PinPolicy,
+    /// Parameters of newly enrolled authenticator apps (TOTP and bingo).
+    pub totp: TotpParams,
+    /// A PIN step directly followed by a one-time-code step is answered in one field as
+    /// `PIN` + `code` (default false: two pages).
+    pub pin_with_code_in_one_field: bool,
+    /// HOTP look-ahead window for hardware tokens (default 10).
+    pub hotp_look_ahead: u64,
 }
 
 impl Default for AuthPolicy {
@@ -35,6 +52,12 @@ impl Default for AuthPolicy {
             grid_ttl_secs: 300,
             lockout_threshold: 5,
             session_lifetime_secs: 8 * 3600,
+            combinations: vec![Combination::single(Method::Matrix)],
+            self_enrolment: true,
+            pin: PinPolicy::default(),
+            totp: TotpParams::default(),
+            pin_with_code_in_one_field: false,
+            hotp_look_ahead: 10,
         }
     }
 }
@@ -58,6 +81,10 @@ impl AuthPolicy {
         if self.lockout_threshold == 0 {
             return Err("lockout_threshold must be at least 1".into());
         }
+        if self.combinations.is_empty() {
+            return Err("at least one factor combination is required".into());
+        }
+        self.totp.validate().map_err(|e| e.to_string())?;
         if self.grid_ttl_secs <= 0 || self.session_lifetime_secs <= 0 {
             return Err("lifetimes must be positive".into());
         }

@@ -5,8 +5,8 @@ use super::Store;
 /// Where a sign-in attempt stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptState {
-    /// Waiting for the answer to a grid.
-    Matrix,
+    /// Walking through the pipeline's steps.
+    Steps,
     /// The initial pattern was right; the user must now choose their own before a session.
     PatternChange,
 }
@@ -14,14 +14,14 @@ pub enum AttemptState {
 impl AttemptState {
     fn as_str(self) -> &'static str {
         match self {
-            AttemptState::Matrix => "matrix",
+            AttemptState::Steps => "steps",
             AttemptState::PatternChange => "pattern_change",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
         match s {
-            "matrix" => Some(AttemptState::Matrix),
+            "steps" => Some(AttemptState::Steps),
             "pattern_change" => Some(AttemptState::PatternChange),
             _ => None,
         }
@@ -45,6 +45,10 @@ pub struct AttemptRow {
     pub return_to: String,
     /// UNIX seconds after which the attempt is void.
     pub expires_at: i64,
+    /// The core's `pipeline::Attempt`, as JSON.
+    pub pipeline: String,
+    /// Bumped by every change of `pipeline` (optimistic concurrency).
+    pub version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -56,14 +60,16 @@ struct RawAttempt {
     state: String,
     return_to: String,
     expires_at: i64,
+    pipeline: Option<String>,
+    version: i64,
 }
 
 impl Store {
     /// Records a new attempt.
     pub async fn create_attempt(&self, a: &AttemptRow, now: i64) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO attempts (id, tenant_id, user_id, login_name, state, return_to, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO attempts (id, tenant_id, user_id, login_name, state, return_to, created_at, expires_at, pipeline) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&a.id)
         .bind(a.tenant_id)
@@ -73,6 +79,7 @@ impl Store {
         .bind(&a.return_to)
         .bind(now)
         .bind(a.expires_at)
+        .bind(&a.pipeline)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -81,7 +88,7 @@ impl Store {
     /// A live (unexpired) attempt by id.
     pub async fn attempt(&self, id: &str, now: i64) -> anyhow::Result<Option<AttemptRow>> {
         let raw: Option<RawAttempt> = sqlx::query_as(
-            "SELECT id, tenant_id, user_id, login_name, state, return_to, expires_at \
+            "SELECT id, tenant_id, user_id, login_name, state, return_to, expires_at, pipeline, version \
              FROM attempts WHERE id = $1 AND expires_at > $2",
         )
         .bind(id)
@@ -97,6 +104,8 @@ impl Store {
                 login_name: r.login_name,
                 return_to: r.return_to,
                 expires_at: r.expires_at,
+                pipeline: r.pipeline.unwrap_or_default(),
+                version: r.version,
             })
         }))
     }
@@ -118,6 +127,23 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Stores a changed pipeline if nobody changed the attempt since `version` was read;
+    /// `false` means a concurrent request won and this change must be dropped.
+    pub async fn update_pipeline(
+        &self,
+        id: &str,
+        version: i64,
+        pipeline: &str,
+    ) -> anyhow::Result<bool> {
+        let r = sqlx::query("UPDATE attempts SET pipeline = $3, version = version + 1 WHERE id = $1 AND version = $2")
+            .bind(id)
+            .bind(version)
+            .bind(pipeline)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Ends an attempt; `true` only for the one caller that actually deleted it, so a finished
     /// attempt can complete a sign-in once.
     pub async fn finish_attempt(&self, id: &str) -> anyhow::Result<bool> {
@@ -128,16 +154,18 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Replaces the attempt's live challenge (a new grid voids the previous one).
+    /// Replaces the attempt's live challenge (a new grid voids the previous one); `false` when
+    /// the attempt no longer exists (finished or expired meanwhile).
     pub async fn put_challenge(
         &self,
         attempt_id: &str,
         kind: &str,
         data: &str,
         expires_at: i64,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO challenges (attempt_id, kind, data, expires_at) VALUES ($1, $2, $3, $4) \
+    ) -> anyhow::Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO challenges (attempt_id, kind, data, expires_at) \
+             SELECT id, $2, $3, $4 FROM attempts WHERE id = $1 \
              ON CONFLICT (attempt_id) DO UPDATE SET kind = excluded.kind, data = excluded.data, \
              expires_at = excluded.expires_at",
         )
@@ -147,7 +175,7 @@ impl Store {
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// Removes and returns the attempt's challenge of `kind`: of two concurrent callers exactly
@@ -164,5 +192,18 @@ impl Store {
         .bind(kind)
         .fetch_optional(&self.pool)
         .await?)
+    }
+}
+
+impl Store {
+    /// Reads the attempt's challenge of `kind` without consuming it (pending enrolments).
+    pub async fn challenge(&self, attempt_id: &str, kind: &str) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT data FROM challenges WHERE attempt_id = $1 AND kind = $2")
+                .bind(attempt_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }

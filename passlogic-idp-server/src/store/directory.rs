@@ -391,7 +391,11 @@ impl Store {
 
 impl Store {
     /// Assigns (or clears) the policy of a group.
-    pub async fn set_group_policy(&self, group_id: i64, policy_id: Option<i64>) -> anyhow::Result<()> {
+    pub async fn set_group_policy(
+        &self,
+        group_id: i64,
+        policy_id: Option<i64>,
+    ) -> anyhow::Result<()> {
         sqlx::query("UPDATE groups SET policy_id = $2 WHERE id = $1")
             .bind(group_id)
             .bind(policy_id)

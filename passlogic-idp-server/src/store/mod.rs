@@ -12,6 +12,7 @@
 mod attempts;
 mod audit;
 mod directory;
+mod factors;
 mod once;
 mod sessions;
 
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use directory::{NewUser, UserRow};
+pub use factors::{FactorRow, NewToken, TokenRow};
 pub use sessions::SessionRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

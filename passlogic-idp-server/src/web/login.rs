@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::CookieJar;
 use passlogic_idp_core::factor::matrix::PatternRejection;
+use passlogic_idp_core::pipeline::Method;
 use serde::Deserialize;
 
 use super::pages::{self, cell_rows, rule_lines, Chrome, LoginPage, MatrixPage, PatternSetupPage};
 use super::{cookies, csrf, AppState};
 use crate::i18n::{Lang, Texts};
-use crate::signin::{AnswerOutcome, PatternChangeError};
+use crate::signin::{Next, PatternChangeError, StepOutcome};
 use crate::store::{AttemptRow, AttemptState};
 
 const MAX_FIELD: usize = 1024;
@@ -69,7 +70,7 @@ pub struct PatternForm {
     csrf: String,
 }
 
-fn ip(addr: &SocketAddr) -> String {
+pub fn ip(addr: &SocketAddr) -> String {
     addr.ip().to_string()
 }
 
@@ -115,18 +116,26 @@ pub async fn login_submit(
         .await
     {
         Ok(token) => {
+            let attempt = state.signin.attempt(&token).await;
             let jar = jar.add(cookies::build(
                 cookies::ATTEMPT,
                 token,
                 state.secure_cookies,
             ));
-            (jar, Redirect::to("/login/matrix")).into_response()
+            match attempt {
+                Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip(&addr)).await,
+                Ok(None) => Redirect::to("/login").into_response(),
+                Err(e) => pages::internal(lang, &uri, &e),
+            }
         }
         Err(e) => pages::internal(lang, &uri, &e),
     }
 }
 
-async fn current_attempt(state: &AppState, jar: &CookieJar) -> anyhow::Result<Option<AttemptRow>> {
+pub async fn current_attempt(
+    state: &AppState,
+    jar: &CookieJar,
+) -> anyhow::Result<Option<AttemptRow>> {
     match jar.get(cookies::ATTEMPT) {
         Some(c) => state.signin.attempt(c.value()).await,
         None => Ok(None),
@@ -143,7 +152,8 @@ async fn grid_response(
 ) -> Response {
     let (jar, token) = csrf::ensure(jar, state.secure_cookies);
     let challenge = match state.signin.issue_grid(attempt).await {
-        Ok(c) => c,
+        Ok(Some(c)) => c,
+        Ok(None) => return pages::attempt_gone(jar, lang, uri),
         Err(e) => return pages::internal(lang, uri, &e),
     };
     let t = lang.texts();
@@ -164,16 +174,17 @@ async fn grid_response(
 
 pub async fn grid_page(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
     let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
     match current_attempt(&state, &jar).await {
-        Ok(Some(a)) if a.state == AttemptState::PatternChange => {
-            Redirect::to("/pattern/setup").into_response()
+        Ok(Some(a)) if state.signin.due(&a) == Some(Method::Matrix) => {
+            grid_response(&state, &a, jar, lang, &uri, false).await
         }
-        Ok(Some(a)) => grid_response(&state, &a, jar, lang, &uri, false).await,
+        Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip(&addr)).await,
         Ok(None) => Redirect::to("/login").into_response(),
         Err(e) => pages::internal(lang, &uri, &e),
     }
@@ -193,21 +204,19 @@ pub async fn grid_submit(
     }
     let attempt = match current_attempt(&state, &jar).await {
         Ok(Some(a)) => a,
-        Ok(None) => return Redirect::to("/login").into_response(),
+        Ok(None) => return pages::attempt_gone(jar, lang, &uri),
         Err(e) => return pages::internal(lang, &uri, &e),
     };
     let otp: String = form.otp.chars().take(MAX_FIELD).collect();
-    match state
-        .signin
-        .answer_grid(&attempt, &otp, Some(&ip(&addr)))
-        .await
-    {
-        Ok(AnswerOutcome::SignedIn {
-            session_token,
-            return_to,
-        }) => signed_in(&state, jar, session_token, &return_to),
-        Ok(AnswerOutcome::MustChangePattern) => Redirect::to("/pattern/setup").into_response(),
-        Ok(AnswerOutcome::Failed) => grid_response(&state, &attempt, jar, lang, &uri, true).await,
+    let ip = ip(&addr);
+    match state.signin.answer_grid(&attempt, &otp, Some(&ip)).await {
+        Ok(StepOutcome::Passed) => match current_attempt(&state, &jar).await {
+            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip).await,
+            Ok(None) => Redirect::to("/login").into_response(),
+            Err(e) => pages::internal(lang, &uri, &e),
+        },
+        Ok(StepOutcome::Failed) => grid_response(&state, &attempt, jar, lang, &uri, true).await,
+        Ok(StepOutcome::OutOfOrder) => pages::out_of_order(jar, lang, &uri),
         Err(e) => pages::internal(lang, &uri, &e),
     }
 }
@@ -221,6 +230,40 @@ fn signed_in(state: &AppState, jar: CookieJar, session_token: String, return_to:
             state.secure_cookies,
         ));
     (jar, Redirect::to(return_to)).into_response()
+}
+
+/// Sends the browser wherever the attempt goes next (the only place a session is opened).
+pub async fn go_next(
+    state: &AppState,
+    attempt: &AttemptRow,
+    jar: CookieJar,
+    lang: Lang,
+    uri: &Uri,
+    ip: &str,
+) -> Response {
+    let ip = (!ip.is_empty()).then_some(ip);
+    match state.signin.next(attempt, ip).await {
+        Ok(Next::Step(Method::Matrix)) => (jar, Redirect::to("/login/matrix")).into_response(),
+        Ok(Next::Step(m)) => (jar, Redirect::to(&format!("/login/{}", m.as_str()))).into_response(),
+        Ok(Next::Choose) => (jar, Redirect::to("/login/choose")).into_response(),
+        Ok(Next::PatternChange) => (jar, Redirect::to("/pattern/setup")).into_response(),
+        Ok(Next::Enrol(m)) => {
+            (jar, Redirect::to(&format!("/enrol/{}", m.as_str()))).into_response()
+        }
+        Ok(Next::Done {
+            session_token,
+            return_to,
+        }) => signed_in(state, jar, session_token, &return_to),
+        Ok(Next::Refused(r)) => {
+            pages::refused(jar.remove(cookies::removal(cookies::ATTEMPT)), lang, uri, r)
+        }
+        Ok(Next::Restart) => (
+            jar.remove(cookies::removal(cookies::ATTEMPT)),
+            Redirect::to("/login"),
+        )
+            .into_response(),
+        Err(e) => pages::internal(lang, uri, &e),
+    }
 }
 
 fn rejection_text(t: &Texts, e: &PatternChangeError) -> &'static str {
@@ -312,13 +355,12 @@ pub async fn pattern_submit(
         )
         .await;
     match result {
-        Ok(Ok(AnswerOutcome::SignedIn {
-            session_token,
-            return_to,
-        })) => signed_in(&state, jar, session_token, &return_to),
-        Ok(Ok(_)) | Ok(Err(PatternChangeError::NoAttempt)) => {
-            Redirect::to("/login").into_response()
-        }
+        Ok(Ok(())) => match current_attempt(&state, &jar).await {
+            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip(&addr)).await,
+            Ok(None) => Redirect::to("/login").into_response(),
+            Err(e) => pages::internal(lang, &uri, &e),
+        },
+        Ok(Err(PatternChangeError::NoAttempt)) => Redirect::to("/login").into_response(),
         Ok(Err(e)) => {
             let text = rejection_text(lang.texts(), &e);
             pattern_response(&state, &attempt, jar, lang, &uri, Some(text)).await

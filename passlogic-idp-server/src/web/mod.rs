@@ -7,6 +7,7 @@ mod csrf;
 mod login;
 mod pages;
 mod session;
+mod steps;
 mod test_clock;
 
 use std::sync::Arc;
@@ -51,6 +52,22 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route(
             "/pattern/setup",
             get(login::pattern_page).post(login::pattern_submit),
+        )
+        .route(
+            "/login/choose",
+            get(steps::choose_page).post(steps::choose_submit),
+        )
+        .route(
+            "/login/{step}",
+            get(steps::code_page).post(steps::code_submit),
+        )
+        .route(
+            "/enrol/pin",
+            get(steps::enrol_page_pin).post(steps::enrol_pin_submit),
+        )
+        .route(
+            "/enrol/{step}",
+            get(steps::enrol_page).post(steps::enrol_app_submit),
         )
         .route("/static/app.css", get(assets::css))
         .route("/static/pattern.js", get(assets::js));

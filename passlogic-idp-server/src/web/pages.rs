@@ -9,6 +9,7 @@ use passlogic_idp_core::factor::matrix::{Grid, GridSpec, PatternRules};
 
 use super::cookies;
 use crate::i18n::{Lang, Texts};
+use crate::signin::Refusal;
 
 /// Chrome shared by every page.
 pub struct Chrome {
@@ -202,4 +203,113 @@ pub fn internal(lang: Lang, uri: &Uri, err: &anyhow::Error) -> Response {
             message: t.error_internal,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "choose.html")]
+pub struct ChoosePage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub choices: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "step.html")]
+pub struct StepPage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub title: &'static str,
+    pub help: &'static str,
+    pub label: &'static str,
+    pub action: String,
+    pub failed: bool,
+    pub secret_field: bool,
+    pub numeric: bool,
+}
+
+#[derive(Template)]
+#[template(path = "enrol_app.html")]
+pub struct EnrolAppPage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub action: String,
+    pub bingo: bool,
+    pub qr_svg: String,
+    pub secret: String,
+    pub secret_grouped: String,
+    pub uri: String,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "enrol_pin.html")]
+pub struct EnrolPinPage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub heading: &'static str,
+    pub code: &'static str,
+    pub message: &'static str,
+    pub link: &'static str,
+    pub link_text: &'static str,
+}
+
+/// 409: a step's form posted while another step is due. Nothing was checked or changed.
+pub fn out_of_order(jar: CookieJar, lang: Lang, uri: &Uri) -> Response {
+    let t = lang.texts();
+    let page = NoticePage {
+        chrome: Chrome::new(lang, t.error_title, uri),
+        t,
+        heading: t.error_title,
+        code: "out-of-order",
+        message: t.out_of_order,
+        link: "/login/matrix",
+        link_text: t.continue_sign_in,
+    };
+    render(StatusCode::CONFLICT, jar, &page)
+}
+
+/// 403: the sign-in cannot continue, with what the user should do.
+pub fn refused(jar: CookieJar, lang: Lang, uri: &Uri, why: Refusal) -> Response {
+    let t = lang.texts();
+    let (code, message) = match why {
+        Refusal::NoUsableCombination => ("no-usable-combination", t.refused_no_combination),
+        Refusal::TokenNotAssigned => ("token-not-assigned", t.refused_no_token),
+    };
+    let page = NoticePage {
+        chrome: Chrome::new(lang, t.error_title, uri),
+        t,
+        heading: t.error_title,
+        code,
+        message,
+        link: "/login",
+        link_text: t.back_to_sign_in,
+    };
+    render(StatusCode::FORBIDDEN, jar, &page)
+}
+
+/// 401: an answer arrived for a sign-in that has ended (finished, expired, or never started).
+pub fn attempt_gone(jar: CookieJar, lang: Lang, uri: &Uri) -> Response {
+    let t = lang.texts();
+    let page = NoticePage {
+        chrome: Chrome::new(lang, t.error_title, uri),
+        t,
+        heading: t.error_title,
+        code: "attempt-ended",
+        message: t.attempt_ended,
+        link: "/login",
+        link_text: t.back_to_sign_in,
+    };
+    render(StatusCode::UNAUTHORIZED, jar, &page)
 }
