@@ -907,9 +907,93 @@ fn xmldsig_namespace_expansion_is_bounded() {
     // Exclusive c14n re-renders an inherited declaration on every sibling that uses it: a
     // 100 KB namespace URI used by 20,000 siblings would canonicalise to gigabytes.
     let uri = format!("urn:{}", "x".repeat(100_000));
-    let xml = format!("<r xmlns:p=\"{uri}\"><q>{}</q></r>", "<p:a/>".repeat(20_000));
+    let xml = format!(
+        "<r xmlns:p=\"{uri}\"><q>{}</q></r>",
+        "<p:a/>".repeat(20_000)
+    );
     assert_eq!(
         c14n::canonicalize(&xml, None, &[], &Limits::default()).unwrap_err(),
-        XmlDsigError::CanonicalTooLarge { limit: 4 * 256 * 1024 }
+        XmlDsigError::CanonicalTooLarge {
+            limit: 4 * 256 * 1024
+        }
+    );
+}
+
+#[test]
+fn xmldsig_static_xmlsec1_vector_verifies() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/xmldsig");
+    let xml = std::fs::read_to_string(dir.join("xmlsec1-signed-response.xml")).unwrap();
+    let pem = std::fs::read(dir.join("xmlsec1-signed-response.cert.pem")).unwrap();
+    let key = openssl::x509::X509::from_pem(&pem)
+        .unwrap()
+        .public_key()
+        .unwrap();
+    let pk = [key];
+    let lax = VerifyPolicy {
+        allow_other_signatures: true,
+        ..VerifyPolicy::default()
+    };
+    let limits = Limits::default();
+    let response = xmldsig::verify_enveloped(&xml, &pk, &lax, &limits).unwrap();
+    assert_eq!(
+        (response.id(), response.local_name()),
+        ("_resp9", "Response")
+    );
+    let assertion = xmldsig::verify_enveloped_at(&xml, "_assert9", &pk, &lax, &limits).unwrap();
+    assert_eq!(assertion.local_name(), "Assertion");
+    // The Assertion's signature uses PrefixList="xs": xs is rendered on the Assertion.
+    assert!(assertion.canonical_str().starts_with(
+        "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:xs="
+    ));
+    assert!(assertion.canonical_str().contains(">admins &amp; friends<"));
+    assert_eq!(
+        verify(&xml, &pk).unwrap_err(),
+        XmlDsigError::MultipleSignatures
+    );
+    let tampered = xml.replacen("admins &amp; friends", "admins &amp; friendz", 1);
+    assert_eq!(
+        xmldsig::verify_enveloped_at(&tampered, "_assert9", &pk, &lax, &limits).unwrap_err(),
+        XmlDsigError::DigestMismatch
+    );
+    assert_eq!(
+        xmldsig::verify_enveloped(&tampered, &pk, &lax, &limits).unwrap_err(),
+        XmlDsigError::DigestMismatch
+    );
+}
+
+#[test]
+fn xmldsig_truncations_and_depth_caps_never_panic() {
+    let key = rsa_key();
+    let pk = [public(&key)];
+    let signed = sign_assertion(
+        &saml_response("alice@example.com"),
+        &key,
+        SignatureAlgorithm::RsaSha256,
+    );
+    for end in 0..signed.len() {
+        if let Some(prefix) = signed.get(..end).filter(|_| end < signed.trim_end().len()) {
+            assert!(
+                verify(prefix, &pk).is_err(),
+                "prefix of {end} bytes accepted"
+            );
+        }
+        if let (Some(a), Some(b)) = (signed.get(..end), signed.get(end + 1..)) {
+            // Deleting any one byte: no panic, whatever the outcome.
+            let _ = verify(&format!("{a}{b}"), &pk);
+        }
+    }
+    // Caller depth limits above 256 act as 256 (canonicalisation recurses per level).
+    let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+    let lax = Limits {
+        max_depth: 100_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        c14n::canonicalize(&deep(257), None, &[], &lax).unwrap_err(),
+        XmlDsigError::TooDeep { limit: 256 }
+    );
+    assert_eq!(
+        c14n::canonicalize(&deep(256), None, &[], &lax).unwrap(),
+        deep(256).into_bytes()
     );
 }

@@ -13,7 +13,9 @@ use passlogic_idp_core::policy::AuthPolicy;
 
 use crate::secrets;
 use crate::signin::SignIn;
-use crate::store::{AttemptRow, FactorRow, UserRow};
+use passlogic_idp_core::seal::Keyring;
+
+use crate::store::{AttemptRow, FactorRow, Store, UserRow};
 
 /// Verdict of one factor check: `Err` carries the audit reason.
 pub type Verdict = Result<(), &'static str>;
@@ -199,9 +201,11 @@ pub async fn verify(
     }
 }
 
-/// Stores a new authenticator-app seed for a user (TOTP or bingo) and returns it.
+/// Stores a new authenticator-app seed (sealed) for a user, as TOTP or bingo.
 pub async fn enrol_app(
-    svc: &SignIn,
+    store: &Store,
+    ring: &Keyring,
+    now: i64,
     user: &UserRow,
     method: Method,
     secret: &OtpSecret,
@@ -210,11 +214,11 @@ pub async fn enrol_app(
     let aad = secrets::user_aad(method.as_str(), user.tenant_id, user.id);
     let row = FactorRow {
         method: method.as_str().to_owned(),
-        secret: Some(secrets::seal_bytes(&svc.keyring, &aad, secret.as_bytes())),
+        secret: Some(secrets::seal_bytes(ring, &aad, secret.as_bytes())),
         verifier: None,
         params: serde_json::to_string(params)?,
     };
-    svc.store.put_factor(user.id, &row, svc.clock.unix()).await
+    store.put_factor(user.id, &row, now).await
 }
 
 /// Hashes and stores a user's PIN.
@@ -309,6 +313,15 @@ pub async fn enrolment_finish(
             totp_replay_expiry(step, &policy.totp),
         )
         .await?;
-    enrol_app(svc, user, method, &secret, &policy.totp).await?;
+    enrol_app(
+        &svc.store,
+        &svc.keyring,
+        svc.clock.unix(),
+        user,
+        method,
+        &secret,
+        &policy.totp,
+    )
+    .await?;
     Ok(true)
 }

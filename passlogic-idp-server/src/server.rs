@@ -91,7 +91,10 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     println!("listening: {base}");
     if options.demo {
         println!("data directory: {}", settings.data_dir.display());
-        print!("{}", demo::instructions(&public_url));
+        print!(
+            "{}",
+            demo::instructions(&store, &keyring, tenant_id, &public_url).await?
+        );
     }
 
     let state = AppState {

@@ -874,6 +874,64 @@ mod tests {
     }
 
     #[test]
+    fn random_parameters_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+        let names = [
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "response_mode",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "prompt",
+            "max_age",
+            "acr_values",
+            "claims",
+            "id_token_hint",
+            "request",
+        ];
+        let values = [
+            "",
+            "app",
+            CB,
+            "code",
+            "id_token",
+            "query",
+            "form_post",
+            "openid",
+            "none login",
+            "S256",
+            "plain",
+            "{\"id_token\":{\"acr\":null}}",
+            "{\"id_token\":5}",
+            "-1",
+            "é\u{0}",
+        ];
+        for _ in 0..3000 {
+            let mut p = base();
+            for _ in 0..rng.gen_range(0..6) {
+                p.push((
+                    names[rng.gen_range(0..names.len())].to_owned(),
+                    values[rng.gen_range(0..values.len())].to_owned(),
+                ));
+            }
+            if rng.gen_bool(0.3) {
+                let i = rng.gen_range(0..p.len());
+                p.remove(i);
+            }
+            if let Err(e) = validate_authorization_request(&p, &client()) {
+                if let Some(r) = &e.redirect {
+                    assert_eq!(r.redirect_uri.as_str(), CB);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn empty_values_count_as_absent() {
         let r = validate_authorization_request(&with(&[("state", ""), ("nonce", "")]), &client())
             .unwrap();

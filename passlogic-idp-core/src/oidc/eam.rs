@@ -1,6 +1,6 @@
 //! The Microsoft Entra ID External Authentication Method (EAM) profile: the provider acts as
 //! the second factor Entra calls during a Conditional Access "require MFA" sign-in
-//! (research/federation.md section 2; Microsoft's "external method provider reference" [E1]).
+//! (research/federation.md section 2; Microsoft's "external method provider reference" \[E1\]).
 //!
 //! The flow is an OIDC implicit request (`response_type=id_token`, `response_mode=form_post`)
 //! POSTed by the browser:
@@ -270,8 +270,8 @@ fn is_tenant_id(tid: &str) -> bool {
 ///
 /// `exp` (and `nbf`) are deliberately **not** enforced: Entra issues the hint already expired
 /// on purpose, and Microsoft's reference says to validate it fully except for its lifetime
-/// (research/federation.md 2d, [E1] with the 2024 "validate fully" note [E3]; generic OIDC
-/// libraries that insist on `exp` reject every genuine hint [E7]). The hint proves who Entra
+/// (research/federation.md 2d, \[E1\] with the 2024 "validate fully" note \[E3\]; generic OIDC
+/// libraries that insist on `exp` reject every genuine hint \[E7\]). The hint proves who Entra
 /// is asking about; freshness comes from Entra's own nonce/state round trip, which it checks
 /// on the response.
 pub fn validate_id_token_hint(hint: &str, config: &EamConfig) -> Result<EntraHint, EamErrorKind> {

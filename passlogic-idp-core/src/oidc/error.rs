@@ -250,7 +250,7 @@ pub enum InvalidIssuer {
     /// Ends with `/`.
     #[error("the issuer must not end with a slash")]
     TrailingSlash,
-    /// Whitespace, control or non-ASCII characters.
+    /// Whitespace, control or non-ASCII characters, `@` (user info) or a backslash.
     #[error("the issuer contains an invalid character")]
     InvalidCharacter,
 }

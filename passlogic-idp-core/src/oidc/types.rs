@@ -327,7 +327,10 @@ impl Issuer {
         if value.ends_with('/') {
             return Err(InvalidIssuer::TrailingSlash);
         }
-        if value.bytes().any(|b| b <= 0x20 || b >= 0x7f) {
+        if value
+            .bytes()
+            .any(|b| b <= 0x20 || b >= 0x7f || b == b'@' || b == b'\\')
+        {
             return Err(InvalidIssuer::InvalidCharacter);
         }
         Ok(Self(value.to_owned()))
@@ -685,6 +688,14 @@ mod tests {
             Err(InvalidIssuer::QueryOrFragment)
         );
         assert_eq!(Issuer::parse("https://"), Err(InvalidIssuer::NoHost));
+        assert_eq!(
+            Issuer::parse("https://user@idp.example.com"),
+            Err(InvalidIssuer::InvalidCharacter)
+        );
+        assert_eq!(
+            Issuer::parse("http://localhost.evil.example"),
+            Err(InvalidIssuer::NotHttps)
+        );
     }
 
     #[test]

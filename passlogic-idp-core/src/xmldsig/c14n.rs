@@ -251,7 +251,9 @@ impl C14n<'_> {
 
     fn check_size(&self, out: &str) -> Result<(), XmlDsigError> {
         if out.len() > self.doc.output_cap {
-            return Err(XmlDsigError::CanonicalTooLarge { limit: self.doc.output_cap });
+            return Err(XmlDsigError::CanonicalTooLarge {
+                limit: self.doc.output_cap,
+            });
         }
         Ok(())
     }

@@ -404,3 +404,49 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A named policy of a tenant.
+    pub async fn policy(&self, tenant_id: i64, name: &str) -> anyhow::Result<Option<AuthPolicy>> {
+        let s: Option<String> =
+            sqlx::query_scalar("SELECT settings FROM policies WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        s.map(|s| serde_json::from_str(&s).context("stored policy is not valid JSON"))
+            .transpose()
+    }
+
+    /// The id of a named policy.
+    pub async fn policy_id(&self, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM policies WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The id of a named group.
+    pub async fn group_id(&self, tenant_id: i64, name: &str) -> anyhow::Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM groups WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Sets a group's priority (lower wins when a user's groups have different policies).
+    pub async fn set_group_priority(&self, group_id: i64, priority: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE groups SET priority = $2 WHERE id = $1")
+            .bind(group_id)
+            .bind(priority)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! The `passlogic-idp` command line (clap). Flags and printed lines are a published interface:
+//! see docs/testability.md before changing any.
+
+mod authenticator;
+mod policy;
+mod token;
+mod user;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use passlogic_idp_core::seal::Keyring;
+
+use crate::admin;
+use crate::clock::Clock;
+use crate::config::{FileConfig, StoreArgs, StoreSettings};
+use crate::server::{self, ServeOptions};
+use crate::signin::SignIn;
+use crate::store::{Store, UserRow};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "passlogic-idp",
+    version,
+    about = "SAML 2.0 / OpenID Connect identity provider with matrix one-time passwords"
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the IdP.
+    Serve {
+        /// Address of the user-facing listener (port 0 picks a free port).
+        #[arg(long, env = "PASSLOGIC_LISTEN")]
+        listen: Option<String>,
+        /// Public base URL (https://... makes cookies Secure).
+        #[arg(long, env = "PASSLOGIC_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Demo mode: demo tenant and users with printed patterns; data in a temporary
+        /// directory unless --data-dir is given. Never for production.
+        #[arg(long)]
+        demo: bool,
+        /// Tests only: adds POST /_test/clock to move the server clock forward.
+        #[arg(long, hide = true)]
+        test_clock: bool,
+    },
+    /// Manage users and their factors.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Hardware tokens: import seeds, assign to users.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+    /// Authentication policies (factor combinations, lockout...).
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+    /// Groups and their policies.
+    Group {
+        #[command(subcommand)]
+        command: policy::GroupCommand,
+    },
+    /// Manage keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The reference authenticator (offline).
+    Authenticator {
+        #[command(subcommand)]
+        command: AuthenticatorCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Re-seal every stored secret under a new key-encryption key.
+    RotateKek,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuthenticatorCommand {
+    /// Show the current code, plainly or as a bingo grid.
+    Show(authenticator::ShowArgs),
+}
+
+/// What the administrative commands work with.
+struct Context {
+    store: Store,
+    keyring: Arc<Keyring>,
+    tenant_id: i64,
+    now: i64,
+    signin: SignIn,
+}
+
+impl Context {
+    async fn open(settings: &StoreSettings) -> anyhow::Result<Context> {
+        let store = settings.open_store().await?;
+        let clock = Arc::new(Clock::default());
+        let now = clock.unix();
+        let tenant_id =
+            server::resolve_tenant(&store, settings.tenant.as_deref(), now, true).await?;
+        let keyring = settings.kek().load_or_create()?;
+        let signin = SignIn::new(store.clone(), keyring, clock, tenant_id);
+        Ok(Context {
+            store,
+            keyring: signin.keyring.clone(),
+            tenant_id,
+            now,
+            signin,
+        })
+    }
+
+    async fn user(&self, name: &str) -> anyhow::Result<UserRow> {
+        self.store
+            .user_by_name(self.tenant_id, name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no user named {name:?}"))
+    }
+}
+
+/// Entry point of the `passlogic-idp` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "passlogic-demo-{}",
+        crate::tokens::new_token().get(..10).unwrap_or("x")
+    ))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.store.config.as_deref())?;
+    let settings = |default_dir: PathBuf| StoreSettings::resolve(&cli.store, &file, default_dir);
+    let code = match cli.command {
+        Command::Serve {
+            listen,
+            public_url,
+            demo,
+            test_clock,
+        } => {
+            let default_dir = if demo {
+                demo_dir()
+            } else {
+                PathBuf::from("passlogic-data")
+            };
+            let options = ServeOptions {
+                listen: listen
+                    .or(file.listen.clone())
+                    .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+                public_url: public_url.or(file.public_url.clone()),
+                demo,
+                test_clock,
+            };
+            server::serve(settings(default_dir), options).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Authenticator {
+            command: AuthenticatorCommand::Show(args),
+        } => authenticator::run(args)?,
+        Command::Keys {
+            command: KeysCommand::RotateKek,
+        } => {
+            let settings = settings(PathBuf::from("passlogic-data"));
+            let store = settings.open_store().await?;
+            let (old, new, count) = settings.kek().rotate(&store).await?;
+            let now = Clock::default().unix();
+            for tenant in store.tenant_ids().await? {
+                admin::audit(
+                    &store,
+                    now,
+                    tenant,
+                    "cli",
+                    "kek.rotated",
+                    &new,
+                    serde_json::json!({ "old": old, "resealed": count }),
+                )
+                .await?;
+            }
+            store.close().await;
+            println!("rotated: {old} -> {new}");
+            println!("resealed: {count}");
+            ExitCode::SUCCESS
+        }
+        Command::User { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = user::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Token { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = token::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Policy { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = policy::run_policy(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Group { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = policy::run_group(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+    };
+    Ok(code)
+}
