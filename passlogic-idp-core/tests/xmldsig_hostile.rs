@@ -997,3 +997,55 @@ fn xmldsig_truncations_and_depth_caps_never_panic() {
         deep(256).into_bytes()
     );
 }
+
+#[test]
+fn xmldsig_xsw1_xsw2_on_a_signed_response() {
+    let key = rsa_key();
+    let pk = [public(&key)];
+    let doc = saml_response("alice@example.com");
+    let signed = xmldsig::sign_enveloped(
+        &doc,
+        "_resp1",
+        &key,
+        None,
+        SignatureAlgorithm::RsaSha256,
+        Placement::after_saml_issuer(),
+    )
+    .unwrap();
+    let r0 = signed.find("<samlp:Response").unwrap();
+    let r1 = after_nth(&signed, "</samlp:Response>", 0);
+    let genuine = &signed[r0..r1];
+    let s0 = genuine.find("<ds:Signature").unwrap();
+    let s1 = after_nth(genuine, "</ds:Signature>", 0);
+    let sig = &genuine[s0..s1];
+    let unsigned_genuine = format!("{}{}", &genuine[..s0], &genuine[s1..]);
+    let evil =
+        saml_response("admin@example.com")[r0..].replacen("ID=\"_resp1\"", "ID=\"_evil\"", 1);
+    let evil = &evil[..after_nth(&evil, "</samlp:Response>", 0)];
+    let prolog = &signed[..r0];
+    // XSW1: the genuine Response inside the copied Signature (as an Object).
+    let sig_with_genuine = sig.replacen(
+        "</ds:Signature>",
+        &format!("<ds:Object>{unsigned_genuine}</ds:Object></ds:Signature>"),
+        1,
+    );
+    let at = after_nth(evil, "</saml:Issuer>", 0);
+    let xsw1 = format!("{prolog}{}{sig_with_genuine}{}", &evil[..at], &evil[at..]);
+    assert!(verify(&xsw1, &pk).is_err());
+    // XSW2: the genuine Response as a sibling right before the copied Signature.
+    let xsw2 = format!(
+        "{prolog}{}{unsigned_genuine}{sig}{}",
+        &evil[..at],
+        &evil[at..]
+    );
+    assert_eq!(
+        verify(&xsw2, &pk).unwrap_err(),
+        XmlDsigError::ReferenceMismatch
+    );
+    // Same with the forged root reusing the genuine ID: duplicate.
+    let xsw2_same_id = xsw2.replacen("ID=\"_evil\"", "ID=\"_resp1\"", 1);
+    assert_eq!(
+        verify(&xsw2_same_id, &pk).unwrap_err(),
+        XmlDsigError::DuplicateId("_resp1".into())
+    );
+}
