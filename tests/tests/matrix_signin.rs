@@ -9,7 +9,8 @@ use common::{now_unix, Backend, Browser, GridPage, TestServer};
 const LOCKOUT_LIMIT: u64 = 5;
 
 fn user_field<'a>(v: &'a serde_json::Value, field: &str) -> &'a serde_json::Value {
-    v.get(field).unwrap_or_else(|| panic!("`user show` has no `{field}`: {v}"))
+    v.get(field)
+        .unwrap_or_else(|| panic!("`user show` has no `{field}`: {v}"))
 }
 
 both_backends!(
@@ -33,17 +34,33 @@ fn demo_user_signs_in(backend: Backend) {
     let b = server.browser();
     let grid = b.start_login("demo");
     grid.assert_full_grid();
-    assert!(b.session_json().is_none(), "/session must be 401 before the grid is answered");
+    assert!(
+        b.session_json().is_none(),
+        "/session must be 401 before the grid is answered"
+    );
 
     let r = b.submit_otp(&grid.answer(&pattern));
     r.expect_see_other("/", "right answer");
 
-    let s = b.session_json().expect("/session after sign-in must be 200");
+    let s = b
+        .session_json()
+        .expect("/session after sign-in must be 200");
     assert_eq!(s["user"], "demo", "/session: {s}");
-    let amr = s["amr"].as_array().unwrap_or_else(|| panic!("/session amr is not an array: {s}"));
-    assert!(amr.iter().any(|v| v == "matrix"), "/session amr lacks \"matrix\": {s}");
-    let auth_time = s["auth_time"].as_i64().unwrap_or_else(|| panic!("/session auth_time is not an integer: {s}"));
-    assert!((auth_time - now_unix()).abs() <= 60, "auth_time {auth_time} not within 60 s of now {}", now_unix());
+    let amr = s["amr"]
+        .as_array()
+        .unwrap_or_else(|| panic!("/session amr is not an array: {s}"));
+    assert!(
+        amr.iter().any(|v| v == "matrix"),
+        "/session amr lacks \"matrix\": {s}"
+    );
+    let auth_time = s["auth_time"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("/session auth_time is not an integer: {s}"));
+    assert!(
+        (auth_time - now_unix()).abs() <= 60,
+        "auth_time {auth_time} not within 60 s of now {}",
+        now_unix()
+    );
 
     let home = b.get("/");
     home.expect_status(200, "GET / with a session");
@@ -59,8 +76,14 @@ fn wrong_answer_fails(backend: Backend) {
     r.expect_status(401, "wrong answer");
     let fresh = GridPage::parse(r);
     fresh.assert_full_grid();
-    assert_ne!(fresh.digits, grid.digits, "the 401 page must show a new grid, not the old one");
-    assert!(b.session_json().is_none(), "/session after a wrong answer must be 401");
+    assert_ne!(
+        fresh.digits, grid.digits,
+        "the 401 page must show a new grid, not the old one"
+    );
+    assert!(
+        b.session_json().is_none(),
+        "/session after a wrong answer must be 401"
+    );
 
     // The grid shown with the 401 belongs to the attempt: its right answer signs in.
     let r = b.submit_otp(&fresh.answer(&pattern));
@@ -118,14 +141,26 @@ fn replayed_answer_refused(backend: Backend) {
     let grid = b.start_login("demo");
     let otp = grid.answer(&pattern);
     let captured = b.cookie_snapshot();
-    assert!(captured.iter().any(|(k, _)| k == "pl_attempt"), "no pl_attempt cookie after GET /login/matrix: {captured:?}");
+    assert!(
+        captured.iter().any(|(k, _)| k == "pl_attempt"),
+        "no pl_attempt cookie after GET /login/matrix: {captured:?}"
+    );
     let csrf = b.csrf().unwrap();
     b.submit_otp(&otp).expect_see_other("/", "right answer");
 
-    let r = b.post_form_with_cookies("/login/matrix", &[("otp", &otp), ("csrf", &csrf)], &captured);
-    r.expect_status(401, "the same answer replayed with the captured attempt cookies (reused grid)");
+    let r = b.post_form_with_cookies(
+        "/login/matrix",
+        &[("otp", &otp), ("csrf", &csrf)],
+        &captured,
+    );
+    r.expect_status(
+        401,
+        "the same answer replayed with the captured attempt cookies (reused grid)",
+    );
     assert!(
-        !r.set_cookies().iter().any(|c| c.starts_with("pl_session=") && !c.starts_with("pl_session=;")),
+        !r.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("pl_session=") && !c.starts_with("pl_session=;")),
         "a replay must not get a session cookie: {:?}",
         r.set_cookies()
     );
@@ -146,13 +181,19 @@ fn old_grid_dead_after_failure(backend: Backend) {
         return;
     }
     let r = b.submit_otp(&old_right);
-    r.expect_status(401, "right answer for the grid that was replaced after a failure");
+    r.expect_status(
+        401,
+        "right answer for the grid that was replaced after a failure",
+    );
     assert!(b.session_json().is_none());
 
     // Each GET /login/matrix shows a fresh grid.
     let g1 = b.fetch_grid();
     let g2 = b.fetch_grid();
-    assert_ne!(g1.digits, g2.digits, "each GET /login/matrix must show a fresh grid");
+    assert_ne!(
+        g1.digits, g2.digits,
+        "each GET /login/matrix must show a fresh grid"
+    );
 }
 
 /// 4. A grid older than 5 minutes is refused.
@@ -164,7 +205,10 @@ fn expired_grid_refused(backend: Backend) {
     server.advance_clock(301);
     let r = b.submit_otp(&grid.answer(&pattern));
     r.expect_status(401, "right answer 301 s after the grid was shown");
-    assert!(b.session_json().is_none(), "/session after an expired grid must be 401");
+    assert!(
+        b.session_json().is_none(),
+        "/session after an expired grid must be 401"
+    );
 
     // A new sign-in at the new time works (the clock move broke nothing else).
     let b2 = server.browser();
@@ -189,20 +233,32 @@ fn lockout_after_five_wrong_answers(backend: Backend) {
     // A brand-new attempt is refused too.
     let b2 = server.browser();
     let g = b2.start_login("demo");
-    b2.submit_otp(&g.answer(&pattern)).expect_status(401, "right answer in a new attempt while locked");
+    b2.submit_otp(&g.answer(&pattern))
+        .expect_status(401, "right answer in a new attempt while locked");
 
     let u = server.user_show("demo");
     assert_eq!(user_field(&u, "locked"), true, "user show demo: {u}");
-    assert_eq!(user_field(&u, "failed_attempts").as_u64(), Some(LOCKOUT_LIMIT), "user show demo: {u}");
+    assert_eq!(
+        user_field(&u, "failed_attempts").as_u64(),
+        Some(LOCKOUT_LIMIT),
+        "user show demo: {u}"
+    );
 
     server.cli_ok(&["user", "unlock", "demo"]);
     let u = server.user_show("demo");
     assert_eq!(user_field(&u, "locked"), false, "after unlock: {u}");
-    assert_eq!(user_field(&u, "failed_attempts").as_u64(), Some(0), "after unlock: {u}");
+    assert_eq!(
+        user_field(&u, "failed_attempts").as_u64(),
+        Some(0),
+        "after unlock: {u}"
+    );
 
     let b3 = server.browser();
     b3.sign_in("demo", &pattern, "/");
-    assert_eq!(b3.session_json().expect("session after unlock")["user"], "demo");
+    assert_eq!(
+        b3.session_json().expect("session after unlock")["user"],
+        "demo"
+    );
 }
 
 /// 6. Twenty wrong answers at once: the counter stops at the limit, the user is locked.
@@ -235,14 +291,27 @@ fn parallel_wrong_answers_lock_exactly_at_limit(backend: Backend) {
     }
 
     let u = server.user_show("demo");
-    assert_eq!(user_field(&u, "failed_attempts").as_u64(), Some(LOCKOUT_LIMIT), "after 20 parallel wrong answers: {u}");
-    assert_eq!(user_field(&u, "locked"), true, "after 20 parallel wrong answers: {u}");
+    assert_eq!(
+        user_field(&u, "failed_attempts").as_u64(),
+        Some(LOCKOUT_LIMIT),
+        "after 20 parallel wrong answers: {u}"
+    );
+    assert_eq!(
+        user_field(&u, "locked"),
+        true,
+        "after 20 parallel wrong answers: {u}"
+    );
 
     let b = server.browser();
     let g = b.start_login("demo");
-    b.submit_otp(&g.answer(&pattern)).expect_status(401, "right answer while locked");
+    b.submit_otp(&g.answer(&pattern))
+        .expect_status(401, "right answer while locked");
     let u = server.user_show("demo");
-    assert_eq!(user_field(&u, "failed_attempts").as_u64(), Some(LOCKOUT_LIMIT), "after a refused answer while locked: {u}");
+    assert_eq!(
+        user_field(&u, "failed_attempts").as_u64(),
+        Some(LOCKOUT_LIMIT),
+        "after a refused answer while locked: {u}"
+    );
 
     server.cli_ok(&["user", "unlock", "demo"]);
     let b = server.browser();
@@ -257,8 +326,18 @@ fn unknown_user_looks_like_real_user(backend: Backend) {
     grid.assert_full_grid();
 
     let real = server.browser().start_login("demo");
-    assert_eq!(grid.cells(), real.cells(), "unknown and real users must see the same grid layout");
-    for sel in ["form", "input", "input[name=otp]", "input[name=csrf]", "[data-cell]"] {
+    assert_eq!(
+        grid.cells(),
+        real.cells(),
+        "unknown and real users must see the same grid layout"
+    );
+    for sel in [
+        "form",
+        "input",
+        "input[name=otp]",
+        "input[name=csrf]",
+        "[data-cell]",
+    ] {
         assert_eq!(
             grid.page.count(sel),
             real.page.count(sel),
@@ -281,7 +360,8 @@ fn csrf_required(backend: Backend) {
 
     let b = server.browser();
     b.get("/login").expect_status(200, "GET /login");
-    b.post_form_raw("/login", &[("username", "demo")]).expect_status(403, "POST /login without csrf");
+    b.post_form_raw("/login", &[("username", "demo")])
+        .expect_status(403, "POST /login without csrf");
     let wrong = b.post_form_raw("/login", &[("username", "demo"), ("csrf", "not-the-token")]);
     wrong.expect_status(403, "POST /login with a wrong csrf");
 
@@ -296,7 +376,8 @@ fn csrf_required(backend: Backend) {
     let otp = grid.answer(&pattern);
     b.post_form_raw("/login/matrix", &[("otp", &otp), ("csrf", "wrong-token")])
         .expect_status(403, "POST /login/matrix with a wrong csrf");
-    b.post_form_raw("/login/matrix", &[("otp", &otp)]).expect_status(403, "POST /login/matrix without csrf");
+    b.post_form_raw("/login/matrix", &[("otp", &otp)])
+        .expect_status(403, "POST /login/matrix without csrf");
     assert!(b.session_json().is_none(), "no session after refused POSTs");
 }
 
@@ -310,7 +391,8 @@ fn disabled_user_refused(backend: Backend) {
 
     let b = server.browser();
     let g = b.start_login("demo");
-    b.submit_otp(&g.answer(&pattern)).expect_status(401, "right answer for a disabled user");
+    b.submit_otp(&g.answer(&pattern))
+        .expect_status(401, "right answer for a disabled user");
     assert!(b.session_json().is_none());
 
     server.cli_ok(&["user", "enable", "demo"]);
@@ -318,5 +400,8 @@ fn disabled_user_refused(backend: Backend) {
     assert_eq!(user_field(&u, "enabled"), true, "after enable: {u}");
     let b = server.browser();
     b.sign_in("demo", &pattern, "/");
-    assert_eq!(b.session_json().expect("session after enable")["user"], "demo");
+    assert_eq!(
+        b.session_json().expect("session after enable")["user"],
+        "demo"
+    );
 }

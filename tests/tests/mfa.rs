@@ -26,7 +26,11 @@ fn oathtool(args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("oathtool is needed (apt-get install oathtool): {e}"));
-    assert!(out.status.success(), "oathtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oathtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -43,15 +47,28 @@ fn cli_with_stdin(server: &TestServer, args: &[&str], input: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn cli");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "cli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cli {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn line_value(out: &str, key: &str) -> String {
     out.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")).map(str::to_owned))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
 }
 
@@ -71,7 +88,12 @@ fn pass_matrix(b: &Browser, server: &TestServer, user: &str) -> common::Page {
 
 fn amr(b: &Browser) -> Vec<String> {
     let s = b.session_json().expect("signed in");
-    s["amr"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    s["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Creates a user with `policy` (combinations) through a group of the same name.
@@ -90,7 +112,10 @@ fn matrix_then_totp(backend: Backend) {
     let b = server.browser();
     let r = pass_matrix(&b, &server, "demo-mfa");
     r.expect_see_other("/login/totp", "after the grid, the TOTP step is due");
-    assert!(b.session_json().is_none(), "no session after one of two steps");
+    assert!(
+        b.session_json().is_none(),
+        "no session after one of two steps"
+    );
     let page = b.follow(&r);
     page.expect_status(200, "GET /login/totp");
     assert_eq!(page.count("input[name=otp]"), 1);
@@ -113,12 +138,15 @@ fn later_step_first_is_refused(backend: Backend) {
     early.expect_status(409, "posting the TOTP form before the grid");
     assert!(b.session_json().is_none());
     // GET of the later step sends the browser back to the due step.
-    b.get("/login/totp").expect_see_other("/login/matrix", "GET of a later step");
+    b.get("/login/totp")
+        .expect_see_other("/login/matrix", "GET of a later step");
     // The refused post changed nothing: the grid and then TOTP still work (with a new code:
     // the early code was never checked, but use the next step's code to be independent).
     let grid = b.fetch_grid();
-    b.submit_otp(&grid.answer(&server.pattern_of("demo-mfa"))).expect_see_other("/login/totp", "grid");
-    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))]).expect_see_other("/", "TOTP");
+    b.submit_otp(&grid.answer(&server.pattern_of("demo-mfa")))
+        .expect_see_other("/login/totp", "grid");
+    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))])
+        .expect_see_other("/", "TOTP");
 }
 
 fn totp_replay_refused(backend: Backend) {
@@ -127,10 +155,12 @@ fn totp_replay_refused(backend: Backend) {
     let code = totp(&secret, 0);
     let a = server.browser();
     pass_matrix(&a, &server, "demo-mfa");
-    a.post_form("/login/totp", &[("otp", &code)]).expect_see_other("/", "first use of the code");
+    a.post_form("/login/totp", &[("otp", &code)])
+        .expect_see_other("/", "first use of the code");
     let b = server.browser();
     pass_matrix(&b, &server, "demo-mfa");
-    b.post_form("/login/totp", &[("otp", &code)]).expect_status(401, "the same code again");
+    b.post_form("/login/totp", &[("otp", &code)])
+        .expect_status(401, "the same code again");
     assert!(b.session_json().is_none());
 }
 
@@ -143,9 +173,19 @@ struct Node {
 impl Node {
     fn start(first: &TestServer) -> Node {
         use std::io::BufRead;
-        let url = first.database_url().expect("a second node needs PostgreSQL");
+        let url = first
+            .database_url()
+            .expect("a second node needs PostgreSQL");
         let mut child = Command::new(SERVER_BIN)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", url, "--data-dir"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                url,
+                "--data-dir",
+            ])
             .arg(first.data_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -184,11 +224,14 @@ fn totp_replay_refused_across_two_nodes() {
     let code = totp(&secret, 0);
     let a = a_node.browser();
     pass_matrix(&a, &a_node, "demo-mfa");
-    a.post_form("/login/totp", &[("otp", &code)]).expect_see_other("/", "node A accepts");
+    a.post_form("/login/totp", &[("otp", &code)])
+        .expect_see_other("/", "node A accepts");
     let b = Browser::new(&b_node.base);
     let grid = b.start_login("demo-mfa");
-    b.submit_otp(&grid.answer(&a_node.pattern_of("demo-mfa"))).expect_see_other("/login/totp", "grid on B");
-    b.post_form("/login/totp", &[("otp", &code)]).expect_status(401, "node B refuses the replay");
+    b.submit_otp(&grid.answer(&a_node.pattern_of("demo-mfa")))
+        .expect_see_other("/login/totp", "grid on B");
+    b.post_form("/login/totp", &[("otp", &code)])
+        .expect_status(401, "node B refuses the replay");
 }
 
 fn finished_attempt_cannot_be_reused(backend: Backend) {
@@ -197,9 +240,14 @@ fn finished_attempt_cannot_be_reused(backend: Backend) {
     let b = server.browser();
     pass_matrix(&b, &server, "demo-mfa");
     let cookies = b.cookie_snapshot();
-    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))]).expect_see_other("/", "sign-in");
+    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))])
+        .expect_see_other("/", "sign-in");
     let csrf = b.csrf().expect("csrf");
-    let again = b.post_form_with_cookies("/login/totp", &[("otp", &totp(&secret, 30)), ("csrf", &csrf)], &cookies);
+    let again = b.post_form_with_cookies(
+        "/login/totp",
+        &[("otp", &totp(&secret, 30)), ("csrf", &csrf)],
+        &cookies,
+    );
     again.expect_status(401, "a finished attempt's step posted again");
 }
 
@@ -211,33 +259,51 @@ fn totp_then_pin_with_pin_self_enrolment(backend: Backend) {
     b.get("/login");
     let r = b.post_form("/login", &[("username", "carol")]);
     r.expect_see_other("/login/totp", "TOTP first");
-    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))]).expect_see_other("/enrol/pin", "PIN not enrolled yet");
+    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))])
+        .expect_see_other("/enrol/pin", "PIN not enrolled yet");
     b.get("/enrol/pin").expect_status(200, "PIN enrolment page");
-    b.post_form("/enrol/pin", &[("pin", "12"), ("pin_confirm", "12")]).expect_status(400, "too short a PIN");
-    b.post_form("/enrol/pin", &[("pin", "482916"), ("pin_confirm", "482916")]).expect_see_other("/", "PIN set");
+    b.post_form("/enrol/pin", &[("pin", "12"), ("pin_confirm", "12")])
+        .expect_status(400, "too short a PIN");
+    b.post_form(
+        "/enrol/pin",
+        &[("pin", "482916"), ("pin_confirm", "482916")],
+    )
+    .expect_see_other("/", "PIN set");
     assert_eq!(amr(&b), ["otp", "swk", "pin", "mfa"]);
 
     let c = server.browser();
     c.get("/login");
-    c.post_form("/login", &[("username", "carol")]).expect_see_other("/login/totp", "TOTP");
-    c.post_form("/login/totp", &[("otp", &totp(&secret, 30))]).expect_see_other("/login/pin", "PIN is enrolled now");
+    c.post_form("/login", &[("username", "carol")])
+        .expect_see_other("/login/totp", "TOTP");
+    c.post_form("/login/totp", &[("otp", &totp(&secret, 30))])
+        .expect_see_other("/login/pin", "PIN is enrolled now");
     c.get("/login/pin").expect_status(200, "PIN page");
-    c.post_form("/login/pin", &[("otp", "000000")]).expect_status(401, "wrong PIN");
-    c.post_form("/login/pin", &[("otp", "482916")]).expect_see_other("/", "right PIN");
+    c.post_form("/login/pin", &[("otp", "000000")])
+        .expect_status(401, "wrong PIN");
+    c.post_form("/login/pin", &[("otp", "482916")])
+        .expect_see_other("/", "right PIN");
     let shown = server.user_show("carol");
-    assert_eq!(shown["methods"], serde_json::json!(["matrix", "pin", "totp"]));
+    assert_eq!(
+        shown["methods"],
+        serde_json::json!(["matrix", "pin", "totp"])
+    );
 }
 
 fn parallel_pin_guesses_stop_at_lockout(backend: Backend) {
     let server = TestServer::start(backend, &[]);
-    user_with_policy(&server, "dave", &["--combinations", "pin+totp", "--lockout", "5"]);
+    user_with_policy(
+        &server,
+        "dave",
+        &["--combinations", "pin+totp", "--lockout", "5"],
+    );
     let secret = line_value(&server.cli_ok(&["user", "enrol-app", "dave"]), "totp");
     cli_with_stdin(&server, &["user", "set-pin", "dave"], "731904\n");
     let browsers: Vec<Browser> = (0..12)
         .map(|_| {
             let b = server.browser();
             b.get("/login");
-            b.post_form("/login", &[("username", "dave")]).expect_see_other("/login/pin", "PIN first");
+            b.post_form("/login", &[("username", "dave")])
+                .expect_see_other("/login/pin", "PIN first");
             b.get("/login/pin");
             b
         })
@@ -250,7 +316,9 @@ fn parallel_pin_guesses_stop_at_lockout(backend: Backend) {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                b.post_form("/login/pin", &[("otp", &format!("{:06}", 100_000 + i))]).status.as_u16()
+                b.post_form("/login/pin", &[("otp", &format!("{:06}", 100_000 + i))])
+                    .status
+                    .as_u16()
             })
         })
         .collect();
@@ -258,39 +326,76 @@ fn parallel_pin_guesses_stop_at_lockout(backend: Backend) {
         assert_eq!(h.join().unwrap(), 401);
     }
     let shown = server.user_show("dave");
-    assert_eq!(shown["failed_attempts"], 5, "the counter never passes the threshold: {shown}");
+    assert_eq!(
+        shown["failed_attempts"], 5,
+        "the counter never passes the threshold: {shown}"
+    );
     assert_eq!(shown["locked"], true);
     let b = server.browser();
     b.get("/login");
     b.post_form("/login", &[("username", "dave")]);
     b.get("/login/pin");
-    b.post_form("/login/pin", &[("otp", "731904")]).expect_status(401, "right PIN while locked");
+    b.post_form("/login/pin", &[("otp", "731904")])
+        .expect_status(401, "right PIN while locked");
     server.cli_ok(&["user", "unlock", "dave"]);
     b.get("/login/pin");
-    b.post_form("/login/pin", &[("otp", "731904")]).expect_see_other("/login/totp", "after unlock");
-    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))]).expect_see_other("/", "TOTP");
+    b.post_form("/login/pin", &[("otp", "731904")])
+        .expect_see_other("/login/totp", "after unlock");
+    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))])
+        .expect_see_other("/", "TOTP");
 }
 
 fn bingo_then_pin(backend: Backend) {
     let server = TestServer::start(backend, &[]);
     user_with_policy(&server, "erin", &["--combinations", "bingo+pin"]);
-    let secret = line_value(&server.cli_ok(&["user", "enrol-app", "erin", "--bingo"]), "totp");
+    let secret = line_value(
+        &server.cli_ok(&["user", "enrol-app", "erin", "--bingo"]),
+        "totp",
+    );
     cli_with_stdin(&server, &["user", "set-pin", "erin"], "5821\n");
     let bingo_cells: [usize; 6] = [0, 6, 12, 18, 24, 4];
     let b = server.browser();
     b.get("/login");
-    b.post_form("/login", &[("username", "erin")]).expect_see_other("/login/bingo", "bingo first");
+    b.post_form("/login", &[("username", "erin")])
+        .expect_see_other("/login/bingo", "bingo first");
     b.get("/login/bingo").expect_status(200, "bingo page");
     // The reference authenticator renders the grid; the user reads their cells.
-    let out = server.cli_ok(&["authenticator", "show", "--secret", &secret, "--bingo", "0,6,12,18,24,4"]);
-    let digits: Vec<char> = out.lines().skip_while(|l| !l.starts_with("bingo:")).skip(1).flat_map(|l| l.split_whitespace().map(|d| d.chars().next().unwrap()).collect::<Vec<_>>()).collect();
+    let out = server.cli_ok(&[
+        "authenticator",
+        "show",
+        "--secret",
+        &secret,
+        "--bingo",
+        "0,6,12,18,24,4",
+    ]);
+    let digits: Vec<char> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("bingo:"))
+        .skip(1)
+        .flat_map(|l| {
+            l.split_whitespace()
+                .map(|d| d.chars().next().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     assert_eq!(digits.len(), 25, "a 5x5 grid: {out}");
     let code: String = bingo_cells.iter().map(|c| digits[*c]).collect();
-    assert_eq!(code, totp(&secret, 0), "the bingo cells hide the current code");
-    b.post_form("/login/bingo", &[("otp", &code)]).expect_see_other("/login/pin", "bingo passed");
-    b.post_form("/login/pin", &[("otp", "5821")]).expect_see_other("/", "PIN passed");
+    assert_eq!(
+        code,
+        totp(&secret, 0),
+        "the bingo cells hide the current code"
+    );
+    b.post_form("/login/bingo", &[("otp", &code)])
+        .expect_see_other("/login/pin", "bingo passed");
+    b.post_form("/login/pin", &[("otp", "5821")])
+        .expect_see_other("/", "PIN passed");
     let amr = amr(&b);
-    assert!(amr.contains(&"bingo".to_owned()) && amr.contains(&"pin".to_owned()) && amr.contains(&"mfa".to_owned()), "{amr:?}");
+    assert!(
+        amr.contains(&"bingo".to_owned())
+            && amr.contains(&"pin".to_owned())
+            && amr.contains(&"mfa".to_owned()),
+        "{amr:?}"
+    );
 }
 
 const SEED_HEX: &str = "3132333435363738393031323334353637383930";
@@ -298,7 +403,13 @@ const SEED_HEX: &str = "3132333435363738393031323334353637383930";
 fn hotp_token_with_pin(backend: Backend) {
     let server = TestServer::start(backend, &[]);
     let csv = server.data_dir().join("tokens.csv");
-    std::fs::write(&csv, format!("serial,seed,algorithm,digits,period,counter,encoding\nHW-1,{SEED_HEX},SHA1,6,,0,hex\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!(
+            "serial,seed,algorithm,digits,period,counter,encoding\nHW-1,{SEED_HEX},SHA1,6,,0,hex\n"
+        ),
+    )
+    .unwrap();
     server.cli_ok(&["token", "import", "--csv", csv.to_str().unwrap()]);
     user_with_policy(&server, "frank", &["--combinations", "hardware_token+pin"]);
     server.cli_ok(&["token", "assign", "HW-1", "frank"]);
@@ -306,19 +417,24 @@ fn hotp_token_with_pin(backend: Backend) {
     let login = |code: &str| {
         let b = server.browser();
         b.get("/login");
-        b.post_form("/login", &[("username", "frank")]).expect_see_other("/login/hardware_token", "token first");
+        b.post_form("/login", &[("username", "frank")])
+            .expect_see_other("/login/hardware_token", "token first");
         b.get("/login/hardware_token");
         let r = b.post_form("/login/hardware_token", &[("otp", code)]);
         (b, r)
     };
     let (b, r) = login(&hotp(SEED_HEX, 0));
     r.expect_see_other("/login/pin", "counter 0 accepted");
-    b.post_form("/login/pin", &[("otp", "2468")]).expect_see_other("/", "PIN");
+    b.post_form("/login/pin", &[("otp", "2468")])
+        .expect_see_other("/", "PIN");
     assert!(amr(&b).contains(&"hwk".to_owned()));
     let (_, r) = login(&hotp(SEED_HEX, 0));
     r.expect_status(401, "the same counter again");
     let (_, r) = login(&hotp(SEED_HEX, 4));
-    r.expect_see_other("/login/pin", "a code ahead of the counter within the look-ahead window");
+    r.expect_see_other(
+        "/login/pin",
+        "a code ahead of the counter within the look-ahead window",
+    );
     let (_, r) = login(&hotp(SEED_HEX, 2));
     r.expect_status(401, "a code behind the counter");
 }
@@ -326,19 +442,38 @@ fn hotp_token_with_pin(backend: Backend) {
 fn pin_and_code_in_one_field(backend: Backend) {
     let server = TestServer::start(backend, &[]);
     let csv = server.data_dir().join("tokens.csv");
-    std::fs::write(&csv, format!("serial,seed,algorithm,digits,period,counter,encoding\nHW-2,{SEED_HEX},SHA1,6,,0,hex\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!(
+            "serial,seed,algorithm,digits,period,counter,encoding\nHW-2,{SEED_HEX},SHA1,6,,0,hex\n"
+        ),
+    )
+    .unwrap();
     server.cli_ok(&["token", "import", "--csv", csv.to_str().unwrap()]);
-    user_with_policy(&server, "gina", &["--combinations", "pin+hardware_token", "--pin-with-code"]);
+    user_with_policy(
+        &server,
+        "gina",
+        &["--combinations", "pin+hardware_token", "--pin-with-code"],
+    );
     server.cli_ok(&["token", "assign", "HW-2", "gina"]);
     cli_with_stdin(&server, &["user", "set-pin", "gina"], "9753\n");
     let b = server.browser();
     b.get("/login");
-    b.post_form("/login", &[("username", "gina")]).expect_see_other("/login/pin", "PIN step");
-    b.get("/login/pin").expect_status(200, "one field for PIN + code");
-    let wrong = b.post_form("/login/pin", &[("otp", &format!("1111{}", hotp(SEED_HEX, 0)))]);
+    b.post_form("/login", &[("username", "gina")])
+        .expect_see_other("/login/pin", "PIN step");
+    b.get("/login/pin")
+        .expect_status(200, "one field for PIN + code");
+    let wrong = b.post_form(
+        "/login/pin",
+        &[("otp", &format!("1111{}", hotp(SEED_HEX, 0)))],
+    );
     wrong.expect_status(401, "wrong PIN, right code");
     b.get("/login/pin");
-    b.post_form("/login/pin", &[("otp", &format!("9753{}", hotp(SEED_HEX, 1)))]).expect_see_other("/", "PIN + code");
+    b.post_form(
+        "/login/pin",
+        &[("otp", &format!("9753{}", hotp(SEED_HEX, 1)))],
+    )
+    .expect_see_other("/", "PIN + code");
     assert_eq!(amr(&b), ["pin", "otp", "hwk", "mfa"]);
 }
 
@@ -352,11 +487,23 @@ fn totp_self_enrolment_with_qr(backend: Backend) {
     assert_eq!(page.count(".qr svg"), 1, "a QR code: {}", page.describe());
     let doc = page.html();
     let sel = scraper::Selector::parse("[data-secret]").unwrap();
-    let secret = doc.select(&sel).next().expect("data-secret").value().attr("data-secret").unwrap().to_owned();
+    let secret = doc
+        .select(&sel)
+        .next()
+        .expect("data-secret")
+        .value()
+        .attr("data-secret")
+        .unwrap()
+        .to_owned();
     let again = b.get("/enrol/totp");
-    assert!(again.body.contains(&secret), "a reload shows the same pending secret");
-    b.post_form("/enrol/totp", &[("otp", "000000")]).expect_status(401, "wrong confirmation code");
-    b.post_form("/enrol/totp", &[("otp", &totp(&secret, 0))]).expect_see_other("/", "enrolled and signed in");
+    assert!(
+        again.body.contains(&secret),
+        "a reload shows the same pending secret"
+    );
+    b.post_form("/enrol/totp", &[("otp", "000000")])
+        .expect_status(401, "wrong confirmation code");
+    b.post_form("/enrol/totp", &[("otp", &totp(&secret, 0))])
+        .expect_see_other("/", "enrolled and signed in");
     assert!(amr(&b).contains(&"otp".to_owned()));
     let c = server.browser();
     pass_matrix(&c, &server, "demo").expect_see_other("/login/totp", "now TOTP is a normal step");
@@ -364,12 +511,24 @@ fn totp_self_enrolment_with_qr(backend: Backend) {
 
 fn refused_without_usable_combination(backend: Backend) {
     let server = TestServer::start(backend, &[]);
-    user_with_policy(&server, "henry", &["--combinations", "hardware_token+pin", "--no-self-enrolment"]);
+    user_with_policy(
+        &server,
+        "henry",
+        &[
+            "--combinations",
+            "hardware_token+pin",
+            "--no-self-enrolment",
+        ],
+    );
     let b = server.browser();
     b.get("/login");
     let r = b.post_form("/login", &[("username", "henry")]);
     r.expect_status(403, "no usable combination");
-    assert!(r.body.contains("data-error=\"no-usable-combination\""), "{}", r.describe());
+    assert!(
+        r.body.contains("data-error=\"no-usable-combination\""),
+        "{}",
+        r.describe()
+    );
     assert!(b.session_json().is_none());
 }
 
@@ -380,16 +539,25 @@ fn no_factor_secret_at_rest_or_in_logs(backend: Backend) {
     let b = server.browser();
     pass_matrix(&b, &server, "demo-mfa");
     let code = totp(&secret, 0);
-    b.post_form("/login/totp", &[("otp", &code)]).expect_see_other("/", "sign-in");
+    b.post_form("/login/totp", &[("otp", &code)])
+        .expect_see_other("/", "sign-in");
     let dump = match server.pg() {
         Some(pg) => pg.dump().into_bytes(),
         None => server.data_dir_bytes(),
     };
     let dump = String::from_utf8_lossy(&dump).to_string();
     for needle in [secret.as_str(), "864213", SEED_HEX] {
-        assert!(!dump.contains(needle), "{needle} found in the database dump");
+        assert!(
+            !dump.contains(needle),
+            "{needle} found in the database dump"
+        );
     }
-    let log: String = server.log().lines().filter(|l| !l.trim_start().starts_with("totp:")).collect::<Vec<_>>().join("\n");
+    let log: String = server
+        .log()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("totp:"))
+        .collect::<Vec<_>>()
+        .join("\n");
     for needle in [secret.as_str(), "864213", code.as_str()] {
         assert!(!log.contains(needle), "{needle} found in the server log");
     }

@@ -4,7 +4,10 @@ mod common;
 
 use common::{parse_pattern, pattern_csv, Backend, GridPage, TestServer};
 
-both_backends!(no_secrets_at_rest_or_in_logs, kek_rotation_keeps_sign_in_working);
+both_backends!(
+    no_secrets_at_rest_or_in_logs,
+    kek_rotation_keeps_sign_in_working
+);
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -27,19 +30,35 @@ fn contains_standalone_digits(hay: &[u8], otp: &str) -> bool {
 /// The textual and binary forms a leaked pattern could take.
 fn pattern_needles(p: &[u16]) -> Vec<(String, Vec<u8>)> {
     let csv = pattern_csv(p);
-    let spaced = p.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
+    let spaced = p
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let head: Vec<String> = p.iter().take(3).map(|c| c.to_string()).collect();
     let mut v = vec![
         (format!("pattern CSV {csv:?}"), csv.clone().into_bytes()),
         (format!("pattern {spaced:?}"), spaced.clone().into_bytes()),
-        (format!("JSON array start [{}", head.join(",")), format!("[{}", head.join(",")).into_bytes()),
-        (format!("JSON array start [{}", head.join(", ")), format!("[{}", head.join(", ")).into_bytes()),
-        (format!("hex of pattern CSV {csv:?}"), hex(csv.as_bytes()).into_bytes()),
+        (
+            format!("JSON array start [{}", head.join(",")),
+            format!("[{}", head.join(",")).into_bytes(),
+        ),
+        (
+            format!("JSON array start [{}", head.join(", ")),
+            format!("[{}", head.join(", ")).into_bytes(),
+        ),
+        (
+            format!("hex of pattern CSV {csv:?}"),
+            hex(csv.as_bytes()).into_bytes(),
+        ),
     ];
     if p.iter().all(|c| *c < 256) {
         let raw: Vec<u8> = p.iter().map(|c| *c as u8).collect();
         v.push((format!("pattern as raw bytes {raw:?}"), raw.clone()));
-        v.push((format!("hex of pattern bytes {}", hex(&raw)), hex(&raw).into_bytes()));
+        v.push((
+            format!("hex of pattern bytes {}", hex(&raw)),
+            hex(&raw).into_bytes(),
+        ));
     }
     v
 }
@@ -79,19 +98,28 @@ fn no_secrets_at_rest_or_in_logs(backend: Backend) {
     let bb = server.browser();
     let g = bb.start_login("bob");
     let otp = g.answer(&initial);
-    bb.submit_otp(&otp).expect_see_other("/pattern/setup", "bob's first sign-in");
+    bb.submit_otp(&otp)
+        .expect_see_other("/pattern/setup", "bob's first sign-in");
     otps.push(otp);
-    bb.get("/pattern/setup").expect_status(200, "GET /pattern/setup");
+    bb.get("/pattern/setup")
+        .expect_status(200, "GET /pattern/setup");
     let csv = pattern_csv(&chosen);
-    bb.post_form("/pattern/setup", &[("pattern", &csv), ("pattern_confirm", &csv)])
-        .expect_see_other("/", "bob sets a pattern");
+    bb.post_form(
+        "/pattern/setup",
+        &[("pattern", &csv), ("pattern_confirm", &csv)],
+    )
+    .expect_see_other("/", "bob sets a pattern");
 
     // Stop the server so that all of its output has been collected; the store stays.
     server.stop();
 
     let at_rest: Vec<u8> = match backend {
         Backend::Sqlite => {
-            assert!(server.data_dir().join("passlogic.db").is_file(), "no {}/passlogic.db", server.data_dir().display());
+            assert!(
+                server.data_dir().join("passlogic.db").is_file(),
+                "no {}/passlogic.db",
+                server.data_dir().display()
+            );
             server.data_dir_bytes()
         }
         Backend::Postgres => {
@@ -100,7 +128,11 @@ fn no_secrets_at_rest_or_in_logs(backend: Backend) {
             all
         }
     };
-    assert!(at_rest.len() > 100, "store dump is suspiciously small ({} bytes)", at_rest.len());
+    assert!(
+        at_rest.len() > 100,
+        "store dump is suspiciously small ({} bytes)",
+        at_rest.len()
+    );
 
     let log = server.log();
     let log_checked: String = log
@@ -111,8 +143,14 @@ fn no_secrets_at_rest_or_in_logs(backend: Backend) {
 
     // Sanity checks of the checks: the needles do match where the secrets are meant to be.
     let demo_csv = pattern_csv(&demo);
-    assert!(log.contains(&format!("  pattern: {demo_csv}")), "the start-up printout should hold the demo pattern:\n{log}");
-    assert!(contains(&at_rest, b"bob"), "the store dump does not even hold the user name `bob`; is it the right store?");
+    assert!(
+        log.contains(&format!("  pattern: {demo_csv}")),
+        "the start-up printout should hold the demo pattern:\n{log}"
+    );
+    assert!(
+        contains(&at_rest, b"bob"),
+        "the store dump does not even hold the user name `bob`; is it the right store?"
+    );
 
     let mut leaks = Vec::new();
     for p in &patterns {
@@ -133,7 +171,11 @@ fn no_secrets_at_rest_or_in_logs(backend: Backend) {
             leaks.push(format!("in the log: typed OTP {otp}"));
         }
     }
-    assert!(leaks.is_empty(), "secrets leaked ({backend:?}):\n{}\n--- server log ---\n{log}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secrets leaked ({backend:?}):\n{}\n--- server log ---\n{log}",
+        leaks.join("\n")
+    );
 }
 
 /// 11. `keys rotate-kek` on a stopped server: new key file, every sealed pattern still opens.
@@ -148,19 +190,33 @@ fn kek_rotation_keeps_sign_in_working(backend: Backend) {
         .unwrap_or_else(|| panic!("no initial-pattern in:\n{out}"));
 
     let kek_path = server.data_dir().join("kek");
-    let kek_before = std::fs::read(&kek_path).unwrap_or_else(|e| panic!("read {}: {e}", kek_path.display()));
+    let kek_before =
+        std::fs::read(&kek_path).unwrap_or_else(|e| panic!("read {}: {e}", kek_path.display()));
     assert!(!kek_before.is_empty(), "{} is empty", kek_path.display());
 
     server.stop();
     server.cli_ok(&["keys", "rotate-kek"]);
-    let kek_after = std::fs::read(&kek_path).unwrap_or_else(|e| panic!("read {} after rotation: {e}", kek_path.display()));
-    assert!(!kek_after.is_empty(), "{} is empty after rotation", kek_path.display());
-    assert_ne!(kek_before, kek_after, "keys rotate-kek did not change {}", kek_path.display());
+    let kek_after = std::fs::read(&kek_path)
+        .unwrap_or_else(|e| panic!("read {} after rotation: {e}", kek_path.display()));
+    assert!(
+        !kek_after.is_empty(),
+        "{} is empty after rotation",
+        kek_path.display()
+    );
+    assert_ne!(
+        kek_before,
+        kek_after,
+        "keys rotate-kek did not change {}",
+        kek_path.display()
+    );
 
     server.start_again();
     let b = server.browser();
     b.sign_in("demo", &demo, "/");
-    assert_eq!(b.session_json().expect("session after rotation")["user"], "demo");
+    assert_eq!(
+        b.session_json().expect("session after rotation")["user"],
+        "demo"
+    );
     let b = server.browser();
     b.sign_in("carol", &carol, "/pattern/setup");
 

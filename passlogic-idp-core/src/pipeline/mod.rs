@@ -139,7 +139,10 @@ pub struct Combination(Vec<Method>);
 impl Combination {
     /// A combination; `None` when empty, longer than 4 steps, or with a method twice.
     pub fn new(methods: Vec<Method>) -> Option<Combination> {
-        let distinct = methods.iter().enumerate().all(|(i, m)| !methods[..i].contains(m));
+        let distinct = methods
+            .iter()
+            .enumerate()
+            .all(|(i, m)| !methods[..i].contains(m));
         (!methods.is_empty() && methods.len() <= 4 && distinct).then_some(Combination(methods))
     }
 
@@ -155,7 +158,11 @@ impl Combination {
 
     /// `matrix+totp` style name.
     pub fn label(&self) -> String {
-        self.0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("+")
+        self.0
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
     }
 }
 
@@ -179,7 +186,11 @@ impl From<Combination> for Vec<Method> {
 /// combination whose *first* step the user has is offered too: the later, missing steps are
 /// enrolled during the sign-in (the enrolment's confirmation is that step's proof). Without any
 /// usable combination the result is empty and the sign-in must be refused.
-pub fn offered_combinations(policy: &[Combination], enrolled: &[Method], self_enrolment: bool) -> Vec<Combination> {
+pub fn offered_combinations(
+    policy: &[Combination],
+    enrolled: &[Method],
+    self_enrolment: bool,
+) -> Vec<Combination> {
     let complete: Vec<Combination> = policy
         .iter()
         .filter(|c| c.methods().iter().all(|m| enrolled.contains(m)))
@@ -284,13 +295,20 @@ impl AuthnContext {
         if methods.len() > 1 {
             amr.push("mfa".to_owned());
         }
-        let distinct_categories = [Category::Knowledge, Category::Possession, Category::Inherence]
-            .into_iter()
-            .filter(|c| methods.iter().any(|m| m.category() == *c))
-            .count();
-        let hardware = methods
-            .iter()
-            .any(|m| matches!(m, Method::HardwareToken | Method::ClientCertificate | Method::Passkey));
+        let distinct_categories = [
+            Category::Knowledge,
+            Category::Possession,
+            Category::Inherence,
+        ]
+        .into_iter()
+        .filter(|c| methods.iter().any(|m| m.category() == *c))
+        .count();
+        let hardware = methods.iter().any(|m| {
+            matches!(
+                m,
+                Method::HardwareToken | Method::ClientCertificate | Method::Passkey
+            )
+        });
         let level = if distinct_categories >= 2 && hardware {
             AssuranceLevel::MultiHardware
         } else if distinct_categories >= 2 {
@@ -298,7 +316,12 @@ impl AuthnContext {
         } else {
             AssuranceLevel::Single
         };
-        AuthnContext { methods, amr, auth_time, level }
+        AuthnContext {
+            methods,
+            amr,
+            auth_time,
+            level,
+        }
     }
 }
 
@@ -400,15 +423,26 @@ impl Attempt {
 
     /// Records that `method` passed. Refuses another attempt's step, an expired or finished
     /// attempt, a step out of order, and any step once all are done.
-    pub fn record(&mut self, attempt_id: &str, method: Method, now: OffsetDateTime) -> Result<(), PipelineError> {
+    pub fn record(
+        &mut self,
+        attempt_id: &str,
+        method: Method,
+        now: OffsetDateTime,
+    ) -> Result<(), PipelineError> {
         if attempt_id != self.id {
             return Err(PipelineError::WrongAttempt);
         }
         match self.next_step(now)? {
             None => Err(PipelineError::AlreadyComplete),
-            Some(expected) if expected != method => Err(PipelineError::OutOfOrder { expected, got: method }),
+            Some(expected) if expected != method => Err(PipelineError::OutOfOrder {
+                expected,
+                got: method,
+            }),
             Some(_) => {
-                self.done.push(StepRecord { method, at: now.unix_timestamp() });
+                self.done.push(StepRecord {
+                    method,
+                    at: now.unix_timestamp(),
+                });
                 Ok(())
             }
         }
@@ -416,11 +450,16 @@ impl Attempt {
 
     /// Whether every step of the chosen combination passed.
     pub fn is_complete(&self) -> bool {
-        self.chosen().is_some_and(|c| c.methods().len() == self.done.len())
+        self.chosen()
+            .is_some_and(|c| c.methods().len() == self.done.len())
     }
 
     /// Ends the attempt and yields its [`AuthnContext`]; once only.
-    pub fn finish(&mut self, attempt_id: &str, now: OffsetDateTime) -> Result<AuthnContext, PipelineError> {
+    pub fn finish(
+        &mut self,
+        attempt_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<AuthnContext, PipelineError> {
         if attempt_id != self.id {
             return Err(PipelineError::WrongAttempt);
         }
@@ -474,19 +513,35 @@ mod tests {
         let before = a.clone();
         assert_eq!(
             a.record("a", Method::Totp, t(1)),
-            Err(PipelineError::OutOfOrder { expected: Method::Matrix, got: Method::Totp })
+            Err(PipelineError::OutOfOrder {
+                expected: Method::Matrix,
+                got: Method::Totp
+            })
         );
-        assert_eq!(a.record("other", Method::Matrix, t(1)), Err(PipelineError::WrongAttempt));
+        assert_eq!(
+            a.record("other", Method::Matrix, t(1)),
+            Err(PipelineError::WrongAttempt)
+        );
         assert_eq!(a, before, "refusals change nothing");
         a.record("a", Method::Matrix, t(1)).unwrap();
         assert_eq!(
             a.record("a", Method::Matrix, t(2)),
-            Err(PipelineError::OutOfOrder { expected: Method::Totp, got: Method::Matrix })
+            Err(PipelineError::OutOfOrder {
+                expected: Method::Totp,
+                got: Method::Matrix
+            })
         );
         a.record("a", Method::Totp, t(2)).unwrap();
-        assert_eq!(a.record("a", Method::Totp, t(3)), Err(PipelineError::AlreadyComplete));
+        assert_eq!(
+            a.record("a", Method::Totp, t(3)),
+            Err(PipelineError::AlreadyComplete)
+        );
         a.finish("a", t(3)).unwrap();
-        assert_eq!(a.finish("a", t(4)), Err(PipelineError::Finished), "a finished attempt is not reused");
+        assert_eq!(
+            a.finish("a", t(4)),
+            Err(PipelineError::Finished),
+            "a finished attempt is not reused"
+        );
         assert_eq!(a.next_step(t(4)), Err(PipelineError::Finished));
     }
 
@@ -494,32 +549,62 @@ mod tests {
     fn expiry_is_enforced() {
         let mut a = attempt(vec![combo(&[Method::Matrix])]);
         let exp = 15 * 60;
-        assert_eq!(a.record("a", Method::Matrix, t(exp)), Err(PipelineError::Expired));
+        assert_eq!(
+            a.record("a", Method::Matrix, t(exp)),
+            Err(PipelineError::Expired)
+        );
         a.record("a", Method::Matrix, t(exp - 1)).unwrap();
         assert_eq!(a.finish("a", t(exp)), Err(PipelineError::Expired));
     }
 
     #[test]
     fn choosing_among_alternatives() {
-        let mut a = attempt(vec![combo(&[Method::Totp, Method::Pin]), combo(&[Method::Bingo, Method::Pin])]);
+        let mut a = attempt(vec![
+            combo(&[Method::Totp, Method::Pin]),
+            combo(&[Method::Bingo, Method::Pin]),
+        ]);
         assert_eq!(a.next_step(t(1)), Err(PipelineError::NotChosen));
-        assert_eq!(a.record("a", Method::Totp, t(1)), Err(PipelineError::NotChosen));
+        assert_eq!(
+            a.record("a", Method::Totp, t(1)),
+            Err(PipelineError::NotChosen)
+        );
         assert_eq!(a.choose(2, t(1)), Err(PipelineError::BadChoice));
         a.choose(1, t(1)).unwrap();
         assert_eq!(a.next_step(t(1)), Ok(Some(Method::Bingo)));
         a.record("a", Method::Bingo, t(2)).unwrap();
-        assert_eq!(a.choose(0, t(2)), Err(PipelineError::BadChoice), "no switching mid-way");
+        assert_eq!(
+            a.choose(0, t(2)),
+            Err(PipelineError::BadChoice),
+            "no switching mid-way"
+        );
     }
 
     #[test]
     fn offered_combinations_follow_enrolment() {
-        let policy = vec![combo(&[Method::Matrix, Method::Totp]), combo(&[Method::HardwareToken, Method::Pin])];
+        let policy = vec![
+            combo(&[Method::Matrix, Method::Totp]),
+            combo(&[Method::HardwareToken, Method::Pin]),
+        ];
         let only_matrix = [Method::Matrix];
-        assert_eq!(offered_combinations(&policy, &only_matrix, false), Vec::<Combination>::new());
-        assert_eq!(offered_combinations(&policy, &only_matrix, true), vec![policy[0].clone()]);
-        let both = [Method::Matrix, Method::Totp, Method::HardwareToken, Method::Pin];
+        assert_eq!(
+            offered_combinations(&policy, &only_matrix, false),
+            Vec::<Combination>::new()
+        );
+        assert_eq!(
+            offered_combinations(&policy, &only_matrix, true),
+            vec![policy[0].clone()]
+        );
+        let both = [
+            Method::Matrix,
+            Method::Totp,
+            Method::HardwareToken,
+            Method::Pin,
+        ];
         assert_eq!(offered_combinations(&policy, &both, false), policy);
-        assert_eq!(offered_combinations(&policy, &[Method::Pin], true), Vec::<Combination>::new());
+        assert_eq!(
+            offered_combinations(&policy, &[Method::Pin], true),
+            Vec::<Combination>::new()
+        );
         assert!(Attempt::new("x", vec![], t(0), Duration::minutes(1)).is_err());
     }
 
@@ -527,7 +612,10 @@ mod tests {
     fn combinations_are_validated() {
         assert!(Combination::new(vec![]).is_none());
         assert!(Combination::new(vec![Method::Pin, Method::Pin]).is_none());
-        assert_eq!(combo(&[Method::Matrix, Method::Totp]).label(), "matrix+totp");
+        assert_eq!(
+            combo(&[Method::Matrix, Method::Totp]).label(),
+            "matrix+totp"
+        );
         let json = serde_json::to_string(&combo(&[Method::HardwareToken, Method::Pin])).unwrap();
         assert_eq!(json, r#"["hardware_token","pin"]"#);
         assert!(serde_json::from_str::<Combination>(r#"["pin","pin"]"#).is_err());
@@ -538,9 +626,18 @@ mod tests {
 
     #[test]
     fn assurance_levels() {
-        assert_eq!(AuthnContext::from_methods(vec![Method::Matrix], 0).level, AssuranceLevel::Single);
-        assert_eq!(AuthnContext::from_methods(vec![Method::Matrix], 0).amr, vec!["matrix"]);
-        assert_eq!(AuthnContext::from_methods(vec![Method::Matrix, Method::Pin], 0).level, AssuranceLevel::Single);
+        assert_eq!(
+            AuthnContext::from_methods(vec![Method::Matrix], 0).level,
+            AssuranceLevel::Single
+        );
+        assert_eq!(
+            AuthnContext::from_methods(vec![Method::Matrix], 0).amr,
+            vec!["matrix"]
+        );
+        assert_eq!(
+            AuthnContext::from_methods(vec![Method::Matrix, Method::Pin], 0).level,
+            AssuranceLevel::Single
+        );
         assert_eq!(
             AuthnContext::from_methods(vec![Method::HardwareToken, Method::Pin], 0).level,
             AssuranceLevel::MultiHardware

@@ -3,7 +3,7 @@
 use super::Store;
 
 /// One enrolled factor of a user.
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct FactorRow {
     /// `pipeline::Method::as_str` of the factor.
     pub method: String,
@@ -123,21 +123,10 @@ impl std::fmt::Debug for NewToken {
 impl Store {
     /// The user's enrolled factors (matrix is on the user row, not here).
     pub async fn factors(&self, user_id: i64) -> anyhow::Result<Vec<FactorRow>> {
-        let rows: Vec<(String, Option<Vec<u8>>, Option<String>, String)> = sqlx::query_as(
-            "SELECT method, secret, verifier, params FROM user_factors WHERE user_id = $1 ORDER BY method",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(method, secret, verifier, params)| FactorRow {
-                method,
-                secret,
-                verifier,
-                params,
-            })
-            .collect())
+        Ok(sqlx::query_as("SELECT method, secret, verifier, params FROM user_factors WHERE user_id = $1 ORDER BY method")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Enrols (or replaces) a factor.

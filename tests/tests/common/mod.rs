@@ -62,7 +62,12 @@ pub fn random_hex() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = RandomState::new().build_hasher();
     h.write_u32(std::process::id());
-    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     let a = h.finish();
     let mut h2 = RandomState::new().build_hasher();
@@ -71,7 +76,10 @@ pub fn random_hex() -> String {
 }
 
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// `0,5,10` -> `[0, 5, 10]`; panics on anything else.
@@ -87,7 +95,10 @@ pub fn parse_pattern(csv: &str) -> Vec<u16> {
 }
 
 pub fn pattern_csv(p: &[u16]) -> String {
-    p.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+    p.iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn child_env_clean(cmd: &mut Command) {
@@ -137,8 +148,9 @@ impl PgDatabase {
         use sqlx::Connection;
         let admin_url = pg_admin_url();
         let name = format!("plidp_{}", random_hex());
-        let mut url = Url::parse(&admin_url)
-            .unwrap_or_else(|e| panic!("PASSLOGIC_TEST_DATABASE_URL {admin_url:?} is not a URL: {e}"));
+        let mut url = Url::parse(&admin_url).unwrap_or_else(|e| {
+            panic!("PASSLOGIC_TEST_DATABASE_URL {admin_url:?} is not a URL: {e}")
+        });
         url.set_path(&format!("/{name}"));
         let rt = pg_runtime();
         rt.block_on(async {
@@ -155,7 +167,11 @@ impl PgDatabase {
                 .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin_url}: {e}"));
             let _ = conn.close().await;
         });
-        PgDatabase { admin_url, name, url: url.to_string() }
+        PgDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -180,8 +196,10 @@ impl PgDatabase {
             let mut out = String::new();
             for t in tables {
                 let q = format!("SELECT t::text FROM \"{}\" t", t.replace('"', "\"\""));
-                let rows: Vec<Option<String>> =
-                    sqlx::query_scalar(&q).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+                let rows: Vec<Option<String>> = sqlx::query_scalar(&q)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{q}: {e}"));
                 out.push_str(&format!("-- table {t}\n"));
                 for r in rows.into_iter().flatten() {
                     out.push_str(&r);
@@ -195,11 +213,19 @@ impl PgDatabase {
 
     /// `pg_dump` of the database when the tool is installed (and works), else every row as text.
     pub fn dump(&self) -> String {
-        if let Ok(o) = Command::new("pg_dump").arg("--no-owner").arg("-d").arg(&self.url).output() {
+        if let Ok(o) = Command::new("pg_dump")
+            .arg("--no-owner")
+            .arg("-d")
+            .arg(&self.url)
+            .output()
+        {
             if o.status.success() {
                 return String::from_utf8_lossy(&o.stdout).into_owned();
             }
-            eprintln!("pg_dump failed, falling back to SELECT: {}", output_text(&o));
+            eprintln!(
+                "pg_dump failed, falling back to SELECT: {}",
+                output_text(&o)
+            );
         }
         self.dump_rows_as_text()
     }
@@ -213,9 +239,10 @@ impl Drop for PgDatabase {
         rt.block_on(async move {
             match sqlx::PgConnection::connect(&admin).await {
                 Ok(mut conn) => {
-                    if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await
+                    if let Err(e) =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await
                     {
                         eprintln!("warning: DROP DATABASE {name}: {e}");
                     }
@@ -265,7 +292,10 @@ impl TestServer {
     }
 
     fn start_inner(backend: Backend, extra_args: &[&str], test_clock: bool) -> TestServer {
-        let data_dir = tempfile::Builder::new().prefix("plidp-test-").tempdir().expect("temp dir");
+        let data_dir = tempfile::Builder::new()
+            .prefix("plidp-test-")
+            .tempdir()
+            .expect("temp dir");
         let pg = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create()),
@@ -286,7 +316,10 @@ impl TestServer {
     }
 
     fn store_args(&self) -> Vec<String> {
-        let mut v = vec!["--data-dir".to_string(), self.data_dir.path().display().to_string()];
+        let mut v = vec![
+            "--data-dir".to_string(),
+            self.data_dir.path().display().to_string(),
+        ];
         if let Some(pg) = &self.pg {
             v.push("--database-url".into());
             v.push(pg.url().to_string());
@@ -299,14 +332,20 @@ impl TestServer {
         let mut cmd = Command::new(SERVER_BIN);
         cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
             .args(self.store_args())
-            .args(if self.test_clock { &["--test-clock"][..] } else { &[][..] })
+            .args(if self.test_clock {
+                &["--test-clock"][..]
+            } else {
+                &[][..]
+            })
             .args(&self.extra_args)
             .current_dir(self.data_dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         child_env_clean(&mut cmd);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {SERVER_BIN}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {SERVER_BIN}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
 
@@ -334,11 +373,17 @@ impl TestServer {
             loop {
                 match r.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => log.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
+                    Ok(n) => log
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
                 }
             }
         });
-        self.running = Some(Running { child, readers: vec![out_reader, err_reader] });
+        self.running = Some(Running {
+            child,
+            readers: vec![out_reader, err_reader],
+        });
 
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut users = Vec::new();
@@ -368,7 +413,10 @@ impl TestServer {
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // stdout closed: the process ended (or closed stdout) before `ready:`.
                     std::thread::sleep(Duration::from_millis(200));
-                    let status = self.running.as_mut().and_then(|r| r.child.try_wait().ok().flatten());
+                    let status = self
+                        .running
+                        .as_mut()
+                        .and_then(|r| r.child.try_wait().ok().flatten());
                     self.stop();
                     panic!(
                         "server closed stdout before `ready:` (exit status {status:?}); command: {SERVER_BIN} serve --demo --listen 127.0.0.1:0 {} --test-clock {}; output:\n{}",
@@ -442,7 +490,12 @@ impl TestServer {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| panic!("no `user: {name}` / `pattern:` pair in the start-up output:\n{}", self.log()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no `user: {name}` / `pattern:` pair in the start-up output:\n{}",
+                    self.log()
+                )
+            })
     }
 
     /// Everything the server printed (stdout and stderr, all starts so far).
@@ -453,28 +506,41 @@ impl TestServer {
     /// Runs the same program with `args` plus `--data-dir DIR` (and `--database-url URL`).
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(SERVER_BIN);
-        cmd.args(args).args(self.store_args()).current_dir(self.data_dir.path()).stdin(Stdio::null());
+        cmd.args(args)
+            .args(self.store_args())
+            .current_dir(self.data_dir.path())
+            .stdin(Stdio::null());
         child_env_clean(&mut cmd);
-        cmd.output().unwrap_or_else(|e| panic!("run {SERVER_BIN} {args:?}: {e}"))
+        cmd.output()
+            .unwrap_or_else(|e| panic!("run {SERVER_BIN} {args:?}: {e}"))
     }
 
     /// `cli` that must succeed; returns stdout.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let o = self.cli(args);
-        assert!(o.status.success(), "`passlogic-idp {}` failed:\n{}", args.join(" "), output_text(&o));
+        assert!(
+            o.status.success(),
+            "`passlogic-idp {}` failed:\n{}",
+            args.join(" "),
+            output_text(&o)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// `user show NAME` parsed as JSON.
     pub fn user_show(&self, name: &str) -> serde_json::Value {
         let out = self.cli_ok(&["user", "show", name]);
-        serde_json::from_str(out.trim())
-            .unwrap_or_else(|e| panic!("`user show {name}` did not print one JSON object ({e}):\n{out}"))
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| {
+            panic!("`user show {name}` did not print one JSON object ({e}):\n{out}")
+        })
     }
 
     /// `POST /_test/clock advance_secs=N`.
     pub fn advance_clock(&self, secs: u64) {
-        let c = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let c = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let r = c
             .post(self.url("/_test/clock"))
             .form(&[("advance_secs", secs.to_string())])
@@ -482,7 +548,10 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("POST /_test/clock: {e}"));
         let st = r.status();
         let body = r.text().unwrap_or_default();
-        assert!(st.is_success(), "POST /_test/clock advance_secs={secs}: expected 2xx, got {st}: {body}");
+        assert!(
+            st.is_success(),
+            "POST /_test/clock advance_secs={secs}: expected 2xx, got {st}: {body}"
+        );
     }
 
     pub fn browser(&self) -> Browser {
@@ -541,7 +610,12 @@ pub struct Page {
 impl Page {
     /// `Location` header made relative to the server (path and query) when it points there.
     pub fn location(&self) -> Option<String> {
-        let loc = self.headers.get(reqwest::header::LOCATION)?.to_str().ok()?.to_string();
+        let loc = self
+            .headers
+            .get(reqwest::header::LOCATION)?
+            .to_str()
+            .ok()?
+            .to_string();
         let base = Url::parse(&self.base_url).unwrap();
         let abs = base.join(&loc).ok()?;
         if abs.origin() == base.origin() {
@@ -557,7 +631,8 @@ impl Page {
     }
 
     pub fn location_path(&self) -> Option<String> {
-        self.location().map(|l| l.split('?').next().unwrap().to_string())
+        self.location()
+            .map(|l| l.split('?').next().unwrap().to_string())
     }
 
     pub fn html(&self) -> Html {
@@ -570,7 +645,10 @@ impl Page {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.to_string())
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_string())
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
@@ -593,18 +671,39 @@ impl Page {
             b.truncate(cut);
             b.push_str("...");
         }
-        format!("{} -> {} (Location: {:?})\n{}", self.request, self.status, self.location(), b)
+        format!(
+            "{} -> {} (Location: {:?})\n{}",
+            self.request,
+            self.status,
+            self.location(),
+            b
+        )
     }
 
     pub fn expect_status(&self, st: u16, what: &str) -> &Page {
-        assert_eq!(self.status.as_u16(), st, "{what}: expected {st}, got {}", self.describe());
+        assert_eq!(
+            self.status.as_u16(),
+            st,
+            "{what}: expected {st}, got {}",
+            self.describe()
+        );
         self
     }
 
     /// Asserts `303` with a `Location` whose path is `path`.
     pub fn expect_see_other(&self, path: &str, what: &str) -> &Page {
-        assert_eq!(self.status.as_u16(), 303, "{what}: expected 303 to {path}, got {}", self.describe());
-        assert_eq!(self.location_path().as_deref(), Some(path), "{what}: 303 Location; {}", self.describe());
+        assert_eq!(
+            self.status.as_u16(),
+            303,
+            "{what}: expected 303 to {path}, got {}",
+            self.describe()
+        );
+        assert_eq!(
+            self.location_path().as_deref(),
+            Some(path),
+            "{what}: 303 Location; {}",
+            self.describe()
+        );
         self
     }
 }
@@ -612,7 +711,10 @@ impl Page {
 fn csrf_of(body: &str) -> Option<String> {
     let doc = Html::parse_document(body);
     let sel = Selector::parse("input[name=csrf]").unwrap();
-    doc.select(&sel).next().and_then(|e| e.value().attr("value")).map(|s| s.to_string())
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(|s| s.to_string())
 }
 
 /// A browser: its own cookie jar, no automatic redirects, remembers the `csrf` field of the last
@@ -651,29 +753,58 @@ impl Browser {
             .default_headers(headers)
             .build()
             .expect("http client");
-        Browser { client, base_url: base_url.to_string(), csrf: Mutex::new(None), cookies: Default::default() }
+        Browser {
+            client,
+            base_url: base_url.to_string(),
+            csrf: Mutex::new(None),
+            cookies: Default::default(),
+        }
     }
 
     /// The cookies the server has set so far (name, value), e.g. to replay a request later.
     pub fn cookie_snapshot(&self) -> Vec<(String, String)> {
-        self.cookies.lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// POST a form from outside this browser, with exactly the given cookies (an attacker
     /// replaying captured cookies). Does not touch this browser's jar.
-    pub fn post_form_with_cookies(&self, path: &str, fields: &[(&str, &str)], cookies: &[(String, String)]) -> Page {
+    pub fn post_form_with_cookies(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        cookies: &[(String, String)],
+    ) -> Page {
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .expect("http client");
-        let header = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let r = client.post(self.abs(path)).header(reqwest::header::COOKIE, header).form(fields).send();
+        let header = cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let r = client
+            .post(self.abs(path))
+            .header(reqwest::header::COOKIE, header)
+            .form(fields)
+            .send();
         let r = r.unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = r.status();
         let headers = r.headers().clone();
         let body = r.text().unwrap_or_default();
-        Page { status, headers, body, request: format!("POST {path} (replayed cookies)"), base_url: self.base_url.clone() }
+        Page {
+            status,
+            headers,
+            body,
+            request: format!("POST {path} (replayed cookies)"),
+            base_url: self.base_url.clone(),
+        }
     }
 
     pub fn csrf(&self) -> Option<String> {
@@ -686,30 +817,52 @@ impl Browser {
         let headers = r.headers().clone();
         {
             let mut jar = self.cookies.lock().unwrap();
-            for v in headers.get_all(reqwest::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            for v in headers
+                .get_all(reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+            {
                 if let Some((k, val)) = v.split(';').next().and_then(|kv| kv.split_once('=')) {
                     jar.insert(k.trim().to_string(), val.trim().to_string());
                 }
             }
         }
-        let body = r.text().unwrap_or_else(|e| panic!("{request}: reading body: {e}"));
+        let body = r
+            .text()
+            .unwrap_or_else(|e| panic!("{request}: reading body: {e}"));
         if let Some(c) = csrf_of(&body) {
             *self.csrf.lock().unwrap() = Some(c);
         }
-        Page { status, headers, body, request, base_url: self.base_url.clone() }
+        Page {
+            status,
+            headers,
+            body,
+            request,
+            base_url: self.base_url.clone(),
+        }
     }
 
     fn abs(&self, path: &str) -> String {
-        Url::parse(&self.base_url).unwrap().join(path).unwrap().to_string()
+        Url::parse(&self.base_url)
+            .unwrap()
+            .join(path)
+            .unwrap()
+            .to_string()
     }
 
     pub fn get(&self, path: &str) -> Page {
-        self.finish(format!("GET {path}"), self.client.get(self.abs(path)).send())
+        self.finish(
+            format!("GET {path}"),
+            self.client.get(self.abs(path)).send(),
+        )
     }
 
     /// POST a form exactly as given (no csrf added).
     pub fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        self.finish(format!("POST {path}"), self.client.post(self.abs(path)).form(fields).send())
+        self.finish(
+            format!("POST {path}"),
+            self.client.post(self.abs(path)).form(fields).send(),
+        )
     }
 
     /// POST a form with the `csrf` field of the last page seen added.
@@ -724,7 +877,12 @@ impl Browser {
 
     /// Follows a 303 (GET of its Location).
     pub fn follow(&self, page: &Page) -> Page {
-        assert_eq!(page.status.as_u16(), 303, "expected a 303 to follow: {}", page.describe());
+        assert_eq!(
+            page.status.as_u16(),
+            303,
+            "expected a 303 to follow: {}",
+            page.describe()
+        );
         let loc = page.location().expect("303 without Location");
         self.get(&loc)
     }
@@ -733,7 +891,11 @@ impl Browser {
     pub fn start_login(&self, username: &str) -> GridPage {
         let form = self.get("/login");
         form.expect_status(200, "GET /login");
-        assert!(self.csrf().is_some(), "GET /login has no input[name=csrf]: {}", form.describe());
+        assert!(
+            self.csrf().is_some(),
+            "GET /login has no input[name=csrf]: {}",
+            form.describe()
+        );
         let r = self.post_form("/login", &[("username", username)]);
         r.expect_see_other("/login/matrix", &format!("POST /login username={username}"));
         let grid = self.follow(&r);
@@ -758,7 +920,8 @@ impl Browser {
         let p = self.get("/session");
         match p.status.as_u16() {
             200 => Some(
-                serde_json::from_str(&p.body).unwrap_or_else(|e| panic!("GET /session: not JSON ({e}): {}", p.describe())),
+                serde_json::from_str(&p.body)
+                    .unwrap_or_else(|e| panic!("GET /session: not JSON ({e}): {}", p.describe())),
             ),
             401 => None,
             _ => panic!("GET /session: expected 200 or 401, got {}", p.describe()),
@@ -784,8 +947,13 @@ pub struct GridPage {
 impl GridPage {
     /// Parses the elements with `data-cell`; each must hold exactly one digit.
     pub fn parse(page: Page) -> GridPage {
-        let digits = Self::try_parse(&page).unwrap_or_else(|e| panic!("grid page: {e}: {}", page.describe()));
-        assert!(!digits.is_empty(), "grid page has no [data-cell] elements: {}", page.describe());
+        let digits = Self::try_parse(&page)
+            .unwrap_or_else(|e| panic!("grid page: {e}: {}", page.describe()));
+        assert!(
+            !digits.is_empty(),
+            "grid page has no [data-cell] elements: {}",
+            page.describe()
+        );
         GridPage { digits, page }
     }
 
@@ -795,7 +963,10 @@ impl GridPage {
         let mut v = Vec::new();
         for e in doc.select(&sel) {
             let cell_s = e.value().attr("data-cell").unwrap();
-            let cell: u16 = cell_s.trim().parse().map_err(|_| format!("data-cell={cell_s:?} is not a number"))?;
+            let cell: u16 = cell_s
+                .trim()
+                .parse()
+                .map_err(|_| format!("data-cell={cell_s:?} is not a number"))?;
             let text: String = e.text().collect::<String>();
             let t = text.trim();
             let mut ch = t.chars();
@@ -817,12 +988,18 @@ impl GridPage {
 
     /// The digits at the pattern's cells, in pattern order.
     pub fn answer(&self, pattern: &[u16]) -> String {
-        pattern.iter().map(|c| char::from(b'0' + self.digit(*c))).collect()
+        pattern
+            .iter()
+            .map(|c| char::from(b'0' + self.digit(*c)))
+            .collect()
     }
 
     /// An answer that differs from the right one in every position.
     pub fn wrong_answer(&self, pattern: &[u16]) -> String {
-        pattern.iter().map(|c| char::from(b'0' + (self.digit(*c) + 1) % 10)).collect()
+        pattern
+            .iter()
+            .map(|c| char::from(b'0' + (self.digit(*c) + 1) % 10))
+            .collect()
     }
 
     pub fn cells(&self) -> Vec<u16> {
@@ -833,9 +1010,27 @@ impl GridPage {
 
     /// Asserts the default 4x12 grid: cells 0..48 exactly once each, and an `otp` field.
     pub fn assert_full_grid(&self) {
-        assert_eq!(self.digits.len(), 48, "expected 48 cells (4x12): {}", self.page.describe());
-        assert_eq!(self.cells(), (0..48).collect::<Vec<u16>>(), "cells are not 0..48: {}", self.page.describe());
-        assert!(self.page.count("input[name=otp]") >= 1, "grid page has no otp field: {}", self.page.describe());
-        assert!(self.page.count("input[name=csrf]") >= 1, "grid page has no csrf field: {}", self.page.describe());
+        assert_eq!(
+            self.digits.len(),
+            48,
+            "expected 48 cells (4x12): {}",
+            self.page.describe()
+        );
+        assert_eq!(
+            self.cells(),
+            (0..48).collect::<Vec<u16>>(),
+            "cells are not 0..48: {}",
+            self.page.describe()
+        );
+        assert!(
+            self.page.count("input[name=otp]") >= 1,
+            "grid page has no otp field: {}",
+            self.page.describe()
+        );
+        assert!(
+            self.page.count("input[name=csrf]") >= 1,
+            "grid page has no csrf field: {}",
+            self.page.describe()
+        );
     }
 }
