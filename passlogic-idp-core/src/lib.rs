@@ -24,5 +24,6 @@ pub mod factor;
 pub mod oidc;
 pub mod pipeline;
 pub mod policy;
+pub mod saml;
 pub mod seal;
 pub mod xmldsig;

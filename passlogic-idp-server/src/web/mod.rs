@@ -5,6 +5,7 @@ mod assets;
 mod cookies;
 mod csrf;
 mod login;
+mod oidc;
 mod pages;
 mod session;
 mod steps;
@@ -70,7 +71,9 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             get(steps::enrol_page).post(steps::enrol_app_submit),
         )
         .route("/static/app.css", get(assets::css))
-        .route("/static/pattern.js", get(assets::js));
+        .route("/static/pattern.js", get(assets::js))
+        .route("/static/autosubmit.js", get(assets::autosubmit_js))
+        .merge(oidc::routes());
     if options.test_clock {
         app = app.route("/_test/clock", post(test_clock::advance));
     }
@@ -82,13 +85,17 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    // A handler may set its own policy (a form POSTed to a relying party or SAML SP needs
+    // `form-action` for that origin); every other response gets the strict default.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
