@@ -16,9 +16,14 @@ fn totp(secret: &str, offset: i64) -> String {
     oathtool(&["--totp", "-b", secret, "-N", &format!("@{at}")])
 }
 
-/// An HOTP code from oathtool for a hex seed at `counter`.
+/// A 6-digit HOTP code from oathtool for a hex seed at `counter`.
 fn hotp(hex_seed: &str, counter: u64) -> String {
     oathtool(&["--hotp", "-c", &counter.to_string(), hex_seed])
+}
+
+/// An 8-digit HOTP code (RFC 6030's example tokens answer with 8 digits).
+fn hotp8(hex_seed: &str, counter: u64) -> String {
+    oathtool(&["--hotp", "--digits=8", "-c", &counter.to_string(), hex_seed])
 }
 
 fn oathtool(args: &[&str]) -> String {
@@ -577,3 +582,45 @@ both_backends!(
     refused_without_usable_combination,
     no_factor_secret_at_rest_or_in_logs,
 );
+
+/// A PSKC (RFC 6030 figure 7: PBKDF2-protected) token imported, used, drifted far beyond the
+/// look-ahead window, and resynchronised from two consecutive codes.
+fn pskc_import_and_hotp_resync(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let pskc = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/pskc/rfc6030-figure7-pbkdf2.xml");
+    let wrong = Command::new(SERVER_BIN)
+        .args(["token", "import", "--pskc", pskc, "--password-stdin", "--data-dir"])
+        .arg(server.data_dir())
+        .args(server.database_url().map(|u| vec!["--database-url", u]).unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"not-the-password\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong PSKC password must fail the import");
+    assert!(!server.cli_ok(&["token", "list"]).contains("987654321"), "nothing imported after a failure");
+    let out = cli_with_stdin(&server, &["token", "import", "--pskc", pskc, "--password-stdin"], "qwerty\n");
+    assert_eq!(line_value(&out, "imported"), "1");
+    user_with_policy(&server, "ivan", &["--combinations", "hardware_token+pin"]);
+    server.cli_ok(&["token", "assign", "987654321", "ivan"]);
+    cli_with_stdin(&server, &["user", "set-pin", "ivan"], "1357\n");
+    let login = |code: &str| {
+        let b = server.browser();
+        b.get("/login");
+        b.post_form("/login", &[("username", "ivan")]).expect_see_other("/login/hardware_token", "token step");
+        b.get("/login/hardware_token");
+        b.post_form("/login/hardware_token", &[("otp", code)])
+    };
+    login(&hotp8(SEED_HEX, 0)).expect_see_other("/login/pin", "the imported seed works");
+    // The token was pressed 200 times away from the server: past the look-ahead window.
+    login(&hotp8(SEED_HEX, 200)).expect_status(401, "beyond the look-ahead window");
+    server.cli_ok(&["token", "resync", "987654321", &hotp8(SEED_HEX, 200), &hotp8(SEED_HEX, 201)]);
+    login(&hotp8(SEED_HEX, 201)).expect_status(401, "codes used for the resync are spent");
+    login(&hotp8(SEED_HEX, 202)).expect_see_other("/login/pin", "in step again after resync");
+}
+
+both_backends!(pskc_import_and_hotp_resync);

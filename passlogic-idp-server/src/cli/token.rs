@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use passlogic_idp_core::factor::otp::{self, HotpState, OtpAlgorithm, OtpSecret};
 use passlogic_idp_core::factor::token_import::{self, TokenKind, TokenSeed};
+
+/// How far ahead `token resync` searches for the two codes.
+const RESYNC_WINDOW: u64 = 1_000;
 use serde_json::json;
 
 use super::Context;
@@ -36,6 +40,8 @@ pub enum TokenCommand {
     Unassign { serial: String },
     /// List tokens (serial, kind, assigned user).
     List,
+    /// Resynchronise a drifted HOTP token from two consecutive codes it shows.
+    Resync { serial: String, code1: String, code2: String },
 }
 
 fn seal_seed(ctx: &Context, seed: &TokenSeed) -> NewToken {
@@ -150,6 +156,28 @@ pub async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<ExitCod
             )
             .await?;
             println!("unassigned: {serial}");
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Resync { serial, code1, code2 } => {
+            let token = store
+                .token_by_serial(ctx.tenant_id, &serial)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no token with serial {serial:?}"))?;
+            anyhow::ensure!(token.kind == "hotp", "only event-based (HOTP) tokens need resynchronisation");
+            let aad = secrets::token_aad(token.tenant_id, &token.serial);
+            let secret = OtpSecret::from_bytes(secrets::open_bytes(&ctx.keyring, &aad, &token.secret)?);
+            let alg = OtpAlgorithm::from_name(&token.algorithm).unwrap_or_default();
+            let digits = u8::try_from(token.digits).unwrap_or(6);
+            let state = HotpState { counter: u64::try_from(token.counter).unwrap_or(0) };
+            let next = otp::hotp_resync(&secret, alg, digits, &code1, &code2, &state, RESYNC_WINDOW)
+                .map_err(|e| anyhow::anyhow!("the two codes do not follow each other within {RESYNC_WINDOW} counts: {e}"))?;
+            let next = i64::try_from(next)?;
+            anyhow::ensure!(
+                store.advance_hotp_counter(token.id, token.counter, next).await?,
+                "the token was used meanwhile; try again"
+            );
+            admin::audit(store, ctx.now, ctx.tenant_id, "cli", "token.resynced", &serial, json!({ "counter": next })).await?;
+            println!("resynced: {serial} counter {next}");
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::List => {
