@@ -6,6 +6,8 @@ use axum::response::IntoResponse;
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/pattern.js");
 const AUTOSUBMIT_JS: &str = include_str!("../../static/autosubmit.js");
+const AUTHENTICATOR_HTML: &str = include_str!("../../static/authenticator.html");
+const AUTHENTICATOR_JS: &str = include_str!("../../static/authenticator.js");
 
 pub async fn css() -> impl IntoResponse {
     (
@@ -36,5 +38,21 @@ pub async fn autosubmit_js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         AUTOSUBMIT_JS,
+    )
+}
+
+/// The offline reference authenticator page (`GET /authenticator`).
+pub async fn authenticator_page() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], AUTHENTICATOR_HTML)
+}
+
+/// Its script (TOTP with WebCrypto, bingo rendering).
+pub async fn authenticator_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        AUTHENTICATOR_JS,
     )
 }

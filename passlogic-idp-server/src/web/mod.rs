@@ -29,6 +29,8 @@ pub struct AppState {
     pub signin: SignIn,
     /// Cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// The OpenID Connect provider.
+    pub oidc: crate::oidc_service::OidcService,
 }
 
 /// Options of the router that are not state.
@@ -73,6 +75,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/static/app.css", get(assets::css))
         .route("/static/pattern.js", get(assets::js))
         .route("/static/autosubmit.js", get(assets::autosubmit_js))
+        .route("/authenticator", get(assets::authenticator_page))
+        .route("/static/authenticator.js", get(assets::authenticator_js))
         .merge(oidc::routes());
     if options.test_clock {
         app = app.route("/_test/clock", post(test_clock::advance));
