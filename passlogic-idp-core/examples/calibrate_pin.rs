@@ -11,7 +11,14 @@ fn main() {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
     println!("| m_kib | t | p | hash ms | verify ms |");
     println!("|---:|---:|---:|---:|---:|");
-    for (m_kib, t) in [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5), (65_536, 3)] {
+    for (m_kib, t) in [
+        (47_104, 1),
+        (19_456, 2),
+        (12_288, 3),
+        (9_216, 4),
+        (7_168, 5),
+        (65_536, 3),
+    ] {
         let params = Argon2Params { m_kib, t, p: 1 };
         let rounds = 10;
         let start = Instant::now();

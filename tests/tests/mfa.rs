@@ -587,11 +587,26 @@ both_backends!(
 /// look-ahead window, and resynchronised from two consecutive codes.
 fn pskc_import_and_hotp_resync(backend: Backend) {
     let server = TestServer::start(backend, &[]);
-    let pskc = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/pskc/rfc6030-figure7-pbkdf2.xml");
+    let pskc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/pskc/rfc6030-figure7-pbkdf2.xml"
+    );
     let wrong = Command::new(SERVER_BIN)
-        .args(["token", "import", "--pskc", pskc, "--password-stdin", "--data-dir"])
+        .args([
+            "token",
+            "import",
+            "--pskc",
+            pskc,
+            "--password-stdin",
+            "--data-dir",
+        ])
         .arg(server.data_dir())
-        .args(server.database_url().map(|u| vec!["--database-url", u]).unwrap_or_default())
+        .args(
+            server
+                .database_url()
+                .map(|u| vec!["--database-url", u])
+                .unwrap_or_default(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -601,9 +616,19 @@ fn pskc_import_and_hotp_resync(backend: Backend) {
             c.wait_with_output()
         })
         .unwrap();
-    assert!(!wrong.status.success(), "a wrong PSKC password must fail the import");
-    assert!(!server.cli_ok(&["token", "list"]).contains("987654321"), "nothing imported after a failure");
-    let out = cli_with_stdin(&server, &["token", "import", "--pskc", pskc, "--password-stdin"], "qwerty\n");
+    assert!(
+        !wrong.status.success(),
+        "a wrong PSKC password must fail the import"
+    );
+    assert!(
+        !server.cli_ok(&["token", "list"]).contains("987654321"),
+        "nothing imported after a failure"
+    );
+    let out = cli_with_stdin(
+        &server,
+        &["token", "import", "--pskc", pskc, "--password-stdin"],
+        "qwerty\n",
+    );
     assert_eq!(line_value(&out, "imported"), "1");
     user_with_policy(&server, "ivan", &["--combinations", "hardware_token+pin"]);
     server.cli_ok(&["token", "assign", "987654321", "ivan"]);
@@ -611,14 +636,21 @@ fn pskc_import_and_hotp_resync(backend: Backend) {
     let login = |code: &str| {
         let b = server.browser();
         b.get("/login");
-        b.post_form("/login", &[("username", "ivan")]).expect_see_other("/login/hardware_token", "token step");
+        b.post_form("/login", &[("username", "ivan")])
+            .expect_see_other("/login/hardware_token", "token step");
         b.get("/login/hardware_token");
         b.post_form("/login/hardware_token", &[("otp", code)])
     };
     login(&hotp8(SEED_HEX, 0)).expect_see_other("/login/pin", "the imported seed works");
     // The token was pressed 200 times away from the server: past the look-ahead window.
     login(&hotp8(SEED_HEX, 200)).expect_status(401, "beyond the look-ahead window");
-    server.cli_ok(&["token", "resync", "987654321", &hotp8(SEED_HEX, 200), &hotp8(SEED_HEX, 201)]);
+    server.cli_ok(&[
+        "token",
+        "resync",
+        "987654321",
+        &hotp8(SEED_HEX, 200),
+        &hotp8(SEED_HEX, 201),
+    ]);
     login(&hotp8(SEED_HEX, 201)).expect_status(401, "codes used for the resync are spent");
     login(&hotp8(SEED_HEX, 202)).expect_see_other("/login/pin", "in step again after resync");
 }

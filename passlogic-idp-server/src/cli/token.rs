@@ -41,7 +41,11 @@ pub enum TokenCommand {
     /// List tokens (serial, kind, assigned user).
     List,
     /// Resynchronise a drifted HOTP token from two consecutive codes it shows.
-    Resync { serial: String, code1: String, code2: String },
+    Resync {
+        serial: String,
+        code1: String,
+        code2: String,
+    },
 }
 
 fn seal_seed(ctx: &Context, seed: &TokenSeed) -> NewToken {
@@ -158,25 +162,58 @@ pub async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<ExitCod
             println!("unassigned: {serial}");
             Ok(ExitCode::SUCCESS)
         }
-        TokenCommand::Resync { serial, code1, code2 } => {
+        TokenCommand::Resync {
+            serial,
+            code1,
+            code2,
+        } => {
             let token = store
                 .token_by_serial(ctx.tenant_id, &serial)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no token with serial {serial:?}"))?;
-            anyhow::ensure!(token.kind == "hotp", "only event-based (HOTP) tokens need resynchronisation");
+            anyhow::ensure!(
+                token.kind == "hotp",
+                "only event-based (HOTP) tokens need resynchronisation"
+            );
             let aad = secrets::token_aad(token.tenant_id, &token.serial);
-            let secret = OtpSecret::from_bytes(secrets::open_bytes(&ctx.keyring, &aad, &token.secret)?);
+            let secret =
+                OtpSecret::from_bytes(secrets::open_bytes(&ctx.keyring, &aad, &token.secret)?);
             let alg = OtpAlgorithm::from_name(&token.algorithm).unwrap_or_default();
             let digits = u8::try_from(token.digits).unwrap_or(6);
-            let state = HotpState { counter: u64::try_from(token.counter).unwrap_or(0) };
-            let next = otp::hotp_resync(&secret, alg, digits, &code1, &code2, &state, RESYNC_WINDOW)
-                .map_err(|e| anyhow::anyhow!("the two codes do not follow each other within {RESYNC_WINDOW} counts: {e}"))?;
+            let state = HotpState {
+                counter: u64::try_from(token.counter).unwrap_or(0),
+            };
+            let next = otp::hotp_resync(
+                &secret,
+                alg,
+                digits,
+                &code1,
+                &code2,
+                &state,
+                RESYNC_WINDOW,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the two codes do not follow each other within {RESYNC_WINDOW} counts: {e}"
+                )
+            })?;
             let next = i64::try_from(next)?;
             anyhow::ensure!(
-                store.advance_hotp_counter(token.id, token.counter, next).await?,
+                store
+                    .advance_hotp_counter(token.id, token.counter, next)
+                    .await?,
                 "the token was used meanwhile; try again"
             );
-            admin::audit(store, ctx.now, ctx.tenant_id, "cli", "token.resynced", &serial, json!({ "counter": next })).await?;
+            admin::audit(
+                store,
+                ctx.now,
+                ctx.tenant_id,
+                "cli",
+                "token.resynced",
+                &serial,
+                json!({ "counter": next }),
+            )
+            .await?;
             println!("resynced: {serial} counter {next}");
             Ok(ExitCode::SUCCESS)
         }

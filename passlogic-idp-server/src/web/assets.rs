@@ -43,7 +43,10 @@ pub async fn autosubmit_js() -> impl IntoResponse {
 
 /// The offline reference authenticator page (`GET /authenticator`).
 pub async fn authenticator_page() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], AUTHENTICATOR_HTML)
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        AUTHENTICATOR_HTML,
+    )
 }
 
 /// Its script (TOTP with WebCrypto, bingo rendering).
