@@ -122,6 +122,10 @@ pub struct Texts {
     pub error_title: &'static str,
     pub error_forbidden: &'static str,
     pub error_internal: &'static str,
+    pub oidc_error_intro: &'static str,
+    pub oidc_continue: &'static str,
+    pub oidc_signed_out_title: &'static str,
+    pub oidc_signed_out: &'static str,
     pub back_to_sign_in: &'static str,
     pub choose_title: &'static str,
     pub choose_help: &'static str,
@@ -160,6 +164,10 @@ pub struct Texts {
     pub method_hardware_token: &'static str,
     pub method_other: &'static str,
     pub attempt_ended: &'static str,
+    pub change_pin_title: &'static str,
+    pub current_pin_label: &'static str,
+    pub pin_changed: &'static str,
+    pub pin_current_wrong: &'static str,
 }
 
 /// English.
@@ -202,6 +210,10 @@ pub static EN: Texts = Texts {
     error_title: "Something went wrong",
     error_forbidden: "The form expired or did not come from this site. Go back to the sign-in page and try again.",
     error_internal: "The service could not complete your request. Try again in a moment.",
+    oidc_error_intro: "The application's sign-in request was refused. Tell the application's administrator what is shown below.",
+    oidc_continue: "Continue",
+    oidc_signed_out_title: "Signed out",
+    oidc_signed_out: "You are signed out.",
     back_to_sign_in: "Back to sign-in",
     choose_title: "Choose how to sign in",
     choose_help: "Your organisation allows several combinations. Choose one you have set up.",
@@ -240,6 +252,10 @@ pub static EN: Texts = Texts {
     method_hardware_token: "Hardware token",
     method_other: "Other method",
     attempt_ended: "This sign-in has ended or expired. Start again.",
+    change_pin_title: "Change PIN",
+    current_pin_label: "Current PIN",
+    pin_changed: "Your PIN was changed.",
+    pin_current_wrong: "The current PIN is not correct. After repeated failures the account is locked.",
 };
 
 /// Japanese.
@@ -282,6 +298,10 @@ pub static JA: Texts = Texts {
     error_title: "エラーが発生しました",
     error_forbidden: "フォームの有効期限が切れたか、このサイト以外から送信されました。ログイン画面に戻ってやり直してください。",
     error_internal: "リクエストを処理できませんでした。しばらくしてから再度お試しください。",
+    oidc_error_intro: "アプリケーションからのログイン要求を受け付けられませんでした。以下の内容をアプリケーションの管理者にお伝えください。",
+    oidc_continue: "続行",
+    oidc_signed_out_title: "ログアウトしました",
+    oidc_signed_out: "ログアウトしました。",
     back_to_sign_in: "ログイン画面に戻る",
     choose_title: "ログイン方法の選択",
     choose_help: "組織で許可されている組み合わせから、設定済みのものを選んでください。",
@@ -320,6 +340,10 @@ pub static JA: Texts = Texts {
     method_hardware_token: "ハードウェアトークン",
     method_other: "その他の方式",
     attempt_ended: "このログイン手続きは終了したか、有効期限が切れました。最初からやり直してください。",
+    change_pin_title: "PINの変更",
+    current_pin_label: "現在のPIN",
+    pin_changed: "PINを変更しました。",
+    pin_current_wrong: "現在のPINが正しくありません。失敗が続くとアカウントはロックされます。",
 };
 
 #[cfg(test)]

@@ -839,3 +839,76 @@ impl SignIn {
         Ok(())
     }
 }
+
+/// Why a PIN change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PinChangeError {
+    /// The current PIN was wrong (counted toward the lockout) or the account is locked.
+    CurrentWrong,
+    /// The two new PINs differ.
+    Mismatch,
+    /// The new PIN breaks the policy (the reason).
+    Policy(String),
+}
+
+impl SignIn {
+    /// Changes (or first sets) a signed-in user's PIN. A wrong current PIN counts as a failed
+    /// answer, exactly like at sign-in, so this page is no side door for guessing.
+    pub async fn change_pin(
+        &self,
+        user_id: i64,
+        current: &str,
+        new: &str,
+        confirm: &str,
+        ip: Option<&str>,
+    ) -> anyhow::Result<Result<(), PinChangeError>> {
+        let Some(user) = self.store.user_by_id(user_id).await? else {
+            return Ok(Err(PinChangeError::CurrentWrong));
+        };
+        let policy = self.policy_for(Some(user.id)).await?;
+        if self.enrolled(&user).await?.contains(&Method::Pin) {
+            let now = self.clock.unix();
+            if self
+                .store
+                .reserve_answer_slot(user.id, policy.lockout_threshold, now)
+                .await?
+                .is_none()
+            {
+                return Ok(Err(PinChangeError::CurrentWrong));
+            }
+            if factors::verify(self, &user, Method::Pin, current, &policy)
+                .await?
+                .is_err()
+            {
+                self.audit(self.audit_event(
+                    &user.name,
+                    "pin.change_failed",
+                    &user.name,
+                    "failure",
+                    json!({ "reason": "wrong_current_pin" }),
+                    ip,
+                ))
+                .await;
+                return Ok(Err(PinChangeError::CurrentWrong));
+            }
+            self.store.clear_failures(user.id).await?;
+        }
+        if new != confirm {
+            return Ok(Err(PinChangeError::Mismatch));
+        }
+        if let Err(r) = policy.pin.check(new) {
+            return Ok(Err(PinChangeError::Policy(r.to_string())));
+        }
+        factors::set_pin(self, &user, new).await?;
+        self.audit(self.audit_event(
+            &user.name,
+            "pin.changed",
+            &user.name,
+            "success",
+            json!({}),
+            ip,
+        ))
+        .await;
+        Ok(Ok(()))
+    }
+}

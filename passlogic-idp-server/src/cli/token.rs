@@ -183,19 +183,10 @@ pub async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<ExitCod
             let state = HotpState {
                 counter: u64::try_from(token.counter).unwrap_or(0),
             };
-            let next = otp::hotp_resync(
-                &secret,
-                alg,
-                digits,
-                &code1,
-                &code2,
-                &state,
-                RESYNC_WINDOW,
-            )
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the two codes do not follow each other within {RESYNC_WINDOW} counts: {e}"
-                )
+            let resync =
+                otp::hotp_resync(&secret, alg, digits, &code1, &code2, &state, RESYNC_WINDOW);
+            let next = resync.map_err(|e| {
+                anyhow::anyhow!("codes not consecutive within {RESYNC_WINDOW}: {e}")
             })?;
             let next = i64::try_from(next)?;
             anyhow::ensure!(

@@ -1,6 +1,7 @@
 //! The user-facing HTTP listener: routes, shared state and security headers. Handlers stay thin:
 //! they parse the request, call [`crate::signin::SignIn`], and render.
 
+mod account;
 mod assets;
 mod cookies;
 mod csrf;
@@ -75,6 +76,10 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/static/app.css", get(assets::css))
         .route("/static/pattern.js", get(assets::js))
         .route("/static/autosubmit.js", get(assets::autosubmit_js))
+        .route(
+            "/account/pin",
+            get(account::pin_page).post(account::pin_submit),
+        )
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
         .merge(oidc::routes());

@@ -313,3 +313,14 @@ pub fn attempt_gone(jar: CookieJar, lang: Lang, uri: &Uri) -> Response {
     };
     render(StatusCode::UNAUTHORIZED, jar, &page)
 }
+
+#[derive(Template)]
+#[template(path = "account_pin.html")]
+pub struct AccountPinPage {
+    pub chrome: Chrome,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub has_pin: bool,
+    pub done: bool,
+    pub error: Option<String>,
+}

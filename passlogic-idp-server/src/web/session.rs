@@ -15,7 +15,10 @@ use super::pages::{self, Chrome, HomePage};
 use super::{cookies, csrf, AppState};
 use crate::store::SessionRow;
 
-async fn current_session(state: &AppState, jar: &CookieJar) -> anyhow::Result<Option<SessionRow>> {
+pub async fn current_session(
+    state: &AppState,
+    jar: &CookieJar,
+) -> anyhow::Result<Option<SessionRow>> {
     match jar.get(cookies::SESSION) {
         Some(c) => state.signin.session(c.value()).await,
         None => Ok(None),
@@ -23,7 +26,7 @@ async fn current_session(state: &AppState, jar: &CookieJar) -> anyhow::Result<Op
 }
 
 /// Where a protected page sends a visitor without a session.
-fn to_login(uri: &Uri) -> Response {
+pub fn to_login(uri: &Uri) -> Response {
     let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let encoded: String = target
         .bytes()
