@@ -210,11 +210,7 @@ pub async fn grid_submit(
     let otp: String = form.otp.chars().take(MAX_FIELD).collect();
     let ip = ip(&addr);
     match state.signin.answer_grid(&attempt, &otp, Some(&ip)).await {
-        Ok(StepOutcome::Passed) => match current_attempt(&state, &jar).await {
-            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip).await,
-            Ok(None) => Redirect::to("/login").into_response(),
-            Err(e) => pages::internal(lang, &uri, &e),
-        },
+        Ok(StepOutcome::Passed) => continue_after_step(&state, jar, lang, &uri, &ip).await,
         Ok(StepOutcome::Failed) => grid_response(&state, &attempt, jar, lang, &uri, true).await,
         Ok(StepOutcome::OutOfOrder) => pages::out_of_order(jar, lang, &uri),
         Err(e) => pages::internal(lang, &uri, &e),
@@ -230,6 +226,21 @@ fn signed_in(state: &AppState, jar: CookieJar, session_token: String, return_to:
             state.secure_cookies,
         ));
     (jar, Redirect::to(return_to)).into_response()
+}
+
+/// After a passed step: reload the attempt (the step changed it) and go wherever it goes next.
+pub async fn continue_after_step(
+    state: &AppState,
+    jar: CookieJar,
+    lang: Lang,
+    uri: &Uri,
+    ip: &str,
+) -> Response {
+    match current_attempt(state, &jar).await {
+        Ok(Some(a)) => go_next(state, &a, jar, lang, uri, ip).await,
+        Ok(None) => Redirect::to("/login").into_response(),
+        Err(e) => pages::internal(lang, uri, &e),
+    }
 }
 
 /// Sends the browser wherever the attempt goes next (the only place a session is opened).
@@ -355,11 +366,7 @@ pub async fn pattern_submit(
         )
         .await;
     match result {
-        Ok(Ok(())) => match current_attempt(&state, &jar).await {
-            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip(&addr)).await,
-            Ok(None) => Redirect::to("/login").into_response(),
-            Err(e) => pages::internal(lang, &uri, &e),
-        },
+        Ok(Ok(())) => continue_after_step(&state, jar, lang, &uri, &ip(&addr)).await,
         Ok(Err(PatternChangeError::NoAttempt)) => Redirect::to("/login").into_response(),
         Ok(Err(e)) => {
             let text = rejection_text(lang.texts(), &e);

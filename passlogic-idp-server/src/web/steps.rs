@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use passlogic_idp_core::pipeline::Method;
 use serde::Deserialize;
 
-use super::login::{current_attempt, go_next, ip};
+use super::login::{continue_after_step, current_attempt, go_next, ip};
 use super::pages::{self, ChoosePage, Chrome, EnrolAppPage, EnrolPinPage, StepPage};
 use super::{csrf, AppState};
 use crate::i18n::{method_name, Lang};
@@ -131,11 +131,7 @@ pub async fn choose_submit(
             return pages::internal(lang, &uri, &e);
         }
     }
-    match current_attempt(&state, &jar).await {
-        Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip(&addr)).await,
-        Ok(None) => Redirect::to("/login").into_response(),
-        Err(e) => pages::internal(lang, &uri, &e),
-    }
+    continue_after_step(&state, jar, lang, &uri, &ip(&addr)).await
 }
 
 async fn step_response(
@@ -233,11 +229,7 @@ pub async fn code_submit(
         .answer_code(&attempt, method, &otp, Some(&ip))
         .await
     {
-        Ok(StepOutcome::Passed) => match current_attempt(&state, &jar).await {
-            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip).await,
-            Ok(None) => Redirect::to("/login").into_response(),
-            Err(e) => pages::internal(lang, &uri, &e),
-        },
+        Ok(StepOutcome::Passed) => continue_after_step(&state, jar, lang, &uri, &ip).await,
         Ok(StepOutcome::Failed) => {
             step_response(&state, &attempt, method, jar, lang, &uri, true).await
         }
@@ -408,11 +400,7 @@ pub async fn enrol_app_submit(
         .enrol_app_finish(&attempt, method, &code, Some(&ip))
         .await
     {
-        Ok(StepOutcome::Passed) => match current_attempt(&state, &jar).await {
-            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip).await,
-            Ok(None) => Redirect::to("/login").into_response(),
-            Err(e) => pages::internal(lang, &uri, &e),
-        },
+        Ok(StepOutcome::Passed) => continue_after_step(&state, jar, lang, &uri, &ip).await,
         Ok(StepOutcome::Failed) => {
             let jar2 = jar.clone();
             match enrol_app_response(&state, &attempt, method, jar, lang, &uri, true).await {
@@ -448,11 +436,7 @@ pub async fn enrol_pin_submit(
         .enrol_pin(&attempt, &form.pin, &form.pin_confirm, Some(&ip))
         .await
     {
-        Ok(Ok(StepOutcome::Passed)) => match current_attempt(&state, &jar).await {
-            Ok(Some(a)) => go_next(&state, &a, jar, lang, &uri, &ip).await,
-            Ok(None) => Redirect::to("/login").into_response(),
-            Err(e) => pages::internal(lang, &uri, &e),
-        },
+        Ok(Ok(StepOutcome::Passed)) => continue_after_step(&state, jar, lang, &uri, &ip).await,
         Ok(Ok(StepOutcome::Failed)) => Redirect::to("/login").into_response(),
         Ok(Ok(StepOutcome::OutOfOrder)) => pages::out_of_order(jar, lang, &uri),
         Ok(Err(reason)) if reason == "mismatch" => {
