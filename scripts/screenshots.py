@@ -63,6 +63,14 @@ try:
     for c in [0, 13, 26, 39, 40, 29]:
         d.find_element(By.CSS_SELECTOR, f"button[data-cell='{c}']").click()
     d.save_screenshot(os.path.join(out, "pattern-setup-ja.png"))
+    # demo-mfa: grid, then the authenticator-app step.
+    d.delete_all_cookies()
+    d.get(base + "/login?lang=en")
+    d.find_element(By.NAME, "username").send_keys("demo-mfa")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.find_element(By.NAME, "otp").send_keys(grid_answer(patterns["demo-mfa"]))
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.save_screenshot(os.path.join(out, "step-totp.png"))
     d.set_window_size(390, 844)
     d.get(base + "/login?lang=en")
     d.find_element(By.NAME, "username").send_keys("demo")

@@ -24,6 +24,7 @@ pub mod factor;
 pub mod oidc;
 pub mod pipeline;
 pub mod policy;
+pub mod radius;
 pub mod saml;
 pub mod seal;
 pub mod xmldsig;

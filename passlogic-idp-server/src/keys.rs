@@ -91,10 +91,16 @@ impl KekFile {
                 .map_err(|e| anyhow::anyhow!("{kind} {key}: cannot open the sealed secret: {e}"))?;
             factor_rows.push((kind, key, owner, fresh));
         }
+        let oidc_rows = crate::oidc_service::reseal_key_sets(store, &ring, &new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
+        store.replace_oidc_key_sets(&oidc_rows).await?;
         std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
-        Ok((old_id, new_id, resealed.len() + factor_rows.len()))
+        Ok((
+            old_id,
+            new_id,
+            resealed.len() + factor_rows.len() + oidc_rows.len(),
+        ))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod factors;
 pub mod i18n;
 pub mod keys;
+pub mod oidc_service;
 pub mod secrets;
 pub mod server;
 pub mod signin;

@@ -3,6 +3,30 @@
 //! This module holds the policy *data*; the decision engine (services, IP ranges, time windows,
 //! devices) grows here as well. Every field has a secure default so that a tenant without any
 //! configuration gets the product's documented behaviour.
+//!
+//! Access control (which services a user may reach, from where, when, on which device, and with
+//! which factor combinations) lives in the submodules:
+//!
+//! * [`directory`]: the facts a decision is made from ([`UserFacts`], [`ServiceRef`],
+//!   [`DeviceFacts`], [`SessionFacts`]);
+//! * [`ip`]: address ranges ([`Cidr`]) and the client address behind proxies ([`client_ip`]);
+//! * [`schedule`]: weekly time windows on the tenant's clock ([`Window`], [`TenantClock`]);
+//! * [`engine`]: the rules ([`AccessPolicy`], [`GroupAccess`], [`ServiceAccess`]) and the pure
+//!   decision function [`decide`], whose module documentation states the precedence.
+
+pub mod directory;
+pub mod engine;
+pub mod ip;
+pub mod schedule;
+
+pub use directory::{DeviceFacts, GroupRef, ServiceKind, ServiceRef, SessionFacts, UserFacts};
+pub use engine::{
+    decide, AccessPolicy, AccessPolicyError, AccessRequest, Decision, DenyReason,
+    DeviceRequirement, GroupAccess, ServiceAccess, ServiceLists, ServicePattern,
+    ServiceRequirement,
+};
+pub use ip::{client_ip, Cidr};
+pub use schedule::{TenantClock, Window};
 
 use serde::{Deserialize, Serialize};
 

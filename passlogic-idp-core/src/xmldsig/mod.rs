@@ -77,7 +77,7 @@
 
 pub mod c14n;
 mod crypto;
-mod parse;
+pub(crate) mod parse;
 mod sign;
 mod verify;
 

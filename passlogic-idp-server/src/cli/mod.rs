@@ -2,6 +2,7 @@
 //! see docs/testability.md before changing any.
 
 mod authenticator;
+mod client;
 mod policy;
 mod token;
 mod user;
@@ -76,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// OpenID Connect clients (relying parties).
+    Client {
+        #[command(subcommand)]
+        command: client::ClientCommand,
+    },
     /// The reference authenticator (offline).
     Authenticator {
         #[command(subcommand)]
@@ -87,6 +93,15 @@ enum Command {
 enum KeysCommand {
     /// Re-seal every stored secret under a new key-encryption key.
     RotateKek,
+    /// Add a new OpenID Connect signing key: published at once, signing after the delay.
+    RotateOidc {
+        /// Seconds before the new key signs (default 2 days: relying parties' JWKS caches).
+        #[arg(long, default_value_t = 172_800)]
+        activation_delay_secs: i64,
+        /// Seconds the old key stays published after the new one activates (default 1 day).
+        #[arg(long, default_value_t = 86_400)]
+        retain_secs: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -219,6 +234,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("rotated: {old} -> {new}");
             println!("resealed: {count}");
             ExitCode::SUCCESS
+        }
+        Command::Keys {
+            command:
+                KeysCommand::RotateOidc {
+                    activation_delay_secs,
+                    retain_secs,
+                },
+        } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let r = crate::oidc_service::rotate_key_set(
+                &ctx.store,
+                &ctx.keyring,
+                ctx.tenant_id,
+                time::OffsetDateTime::from_unix_timestamp(ctx.now)?,
+                time::Duration::seconds(activation_delay_secs),
+                time::Duration::seconds(retain_secs),
+            )
+            .await?;
+            admin::audit(
+                &ctx.store,
+                ctx.now,
+                ctx.tenant_id,
+                "cli",
+                "oidc.keys.rotated",
+                &r.new_kid,
+                serde_json::json!({ "old": r.old_kid, "activates_at": r.activates_at.unix_timestamp() }),
+            )
+            .await?;
+            ctx.store.close().await;
+            println!("rotated-oidc: {} -> {}", r.old_kid, r.new_kid);
+            println!("active-from: {}", r.activates_at.unix_timestamp());
+            ExitCode::SUCCESS
+        }
+        Command::Client { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = client::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
         }
         Command::User { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;

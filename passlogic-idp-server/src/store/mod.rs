@@ -13,6 +13,7 @@ mod attempts;
 mod audit;
 mod directory;
 mod factors;
+mod oidc;
 mod once;
 mod sessions;
 
@@ -27,6 +28,7 @@ pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
+pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use sessions::SessionRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

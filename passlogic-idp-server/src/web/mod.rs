@@ -30,6 +30,8 @@ pub struct AppState {
     pub signin: SignIn,
     /// Cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// The OpenID Connect provider.
+    pub oidc: crate::oidc_service::OidcService,
 }
 
 /// Options of the router that are not state.
