@@ -656,3 +656,37 @@ fn pskc_import_and_hotp_resync(backend: Backend) {
 }
 
 both_backends!(pskc_import_and_hotp_resync);
+
+/// A time-based hardware token (imported with a Base32 seed) with its PIN as a separate step;
+/// a code is accepted once.
+fn totp_hardware_token_with_pin(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let csv = server.data_dir().join("tokens.csv");
+    std::fs::write(
+        &csv,
+        "serial,seed,algorithm,digits,period,counter,encoding\nCARD-9,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,SHA1,6,30,,base32\n",
+    )
+    .unwrap();
+    server.cli_ok(&["token", "import", "--csv", csv.to_str().unwrap()]);
+    user_with_policy(&server, "kumi", &["--combinations", "hardware_token+pin"]);
+    server.cli_ok(&["token", "assign", "CARD-9", "kumi"]);
+    cli_with_stdin(&server, &["user", "set-pin", "kumi"], "8642\n");
+    let code = totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 0);
+    let login = |code: &str| {
+        let b = server.browser();
+        b.get("/login");
+        b.post_form("/login", &[("username", "kumi")])
+            .expect_see_other("/login/hardware_token", "token step");
+        let r = b.post_form("/login/hardware_token", &[("otp", code)]);
+        (b, r)
+    };
+    let (b, r) = login(&code);
+    r.expect_see_other("/login/pin", "the card's current code");
+    b.post_form("/login/pin", &[("otp", "8642")])
+        .expect_see_other("/", "PIN");
+    assert_eq!(amr(&b), ["otp", "hwk", "pin", "mfa"]);
+    let (_, r) = login(&code);
+    r.expect_status(401, "the same time step again");
+}
+
+both_backends!(totp_hardware_token_with_pin);
