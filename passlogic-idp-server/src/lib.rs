@@ -15,6 +15,7 @@ pub mod factors;
 pub mod i18n;
 pub mod keys;
 pub mod oidc_service;
+pub mod saml_service;
 pub mod secrets;
 pub mod server;
 pub mod signin;

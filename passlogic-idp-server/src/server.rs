@@ -99,10 +99,12 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
 
     let signin = SignIn::new(store.clone(), keyring, clock.clone(), tenant_id);
     let oidc = crate::oidc_service::OidcService::start(&signin, &public_url).await?;
+    let saml = crate::saml_service::SamlService::start(&signin, &public_url).await?;
     let state = AppState {
         signin,
         secure_cookies: public_url.starts_with("https://"),
         oidc,
+        saml,
     };
     let app = web::router(
         state,

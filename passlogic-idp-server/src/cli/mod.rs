@@ -4,6 +4,7 @@
 mod authenticator;
 mod client;
 mod policy;
+mod sp;
 mod token;
 mod user;
 
@@ -81,6 +82,11 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: client::ClientCommand,
+    },
+    /// SAML service providers.
+    Sp {
+        #[command(subcommand)]
+        command: sp::SpCommand,
     },
     /// The reference authenticator (offline).
     Authenticator {
@@ -270,6 +276,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = client::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Sp { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = sp::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

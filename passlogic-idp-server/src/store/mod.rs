@@ -15,6 +15,7 @@ mod directory;
 mod factors;
 mod oidc;
 mod once;
+mod saml;
 mod sessions;
 
 use std::path::Path;
@@ -133,6 +134,7 @@ impl Store {
             "DELETE FROM attempts WHERE expires_at <= $1",
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM used_once WHERE expires_at <= $1",
+            "DELETE FROM saml_pending_requests WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

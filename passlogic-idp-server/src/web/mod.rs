@@ -8,6 +8,7 @@ mod csrf;
 mod login;
 mod oidc;
 mod pages;
+mod saml;
 mod session;
 mod steps;
 mod test_clock;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The OpenID Connect provider.
     pub oidc: crate::oidc_service::OidcService,
+    /// The SAML 2.0 identity provider.
+    pub saml: crate::saml_service::SamlService,
 }
 
 /// Options of the router that are not state.
@@ -82,7 +85,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         )
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
-        .merge(oidc::routes());
+        .merge(oidc::routes())
+        .merge(saml::routes());
     if options.test_clock {
         app = app.route("/_test/clock", post(test_clock::advance));
     }
