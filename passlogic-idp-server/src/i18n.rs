@@ -168,6 +168,9 @@ pub struct Texts {
     pub current_pin_label: &'static str,
     pub pin_changed: &'static str,
     pub pin_current_wrong: &'static str,
+    pub save: &'static str,
+    pub new_pin_label: &'static str,
+    pub back: &'static str,
 }
 
 /// English.
@@ -256,6 +259,9 @@ pub static EN: Texts = Texts {
     current_pin_label: "Current PIN",
     pin_changed: "Your PIN was changed.",
     pin_current_wrong: "The current PIN is not correct. After repeated failures the account is locked.",
+    save: "Save",
+    new_pin_label: "New PIN",
+    back: "Back",
 };
 
 /// Japanese.
@@ -344,6 +350,9 @@ pub static JA: Texts = Texts {
     current_pin_label: "現在のPIN",
     pin_changed: "PINを変更しました。",
     pin_current_wrong: "現在のPINが正しくありません。失敗が続くとアカウントはロックされます。",
+    save: "保存",
+    new_pin_label: "新しいPIN",
+    back: "戻る",
 };
 
 #[cfg(test)]
