@@ -174,8 +174,24 @@ impl Store {
         .bind(data)
         .bind(expires_at)
         .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .await;
+        match r {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            // The attempt was deleted by a concurrent request between this statement's read of
+            // `attempts` and its foreign-key check (PostgreSQL, READ COMMITTED): it is gone.
+            // Decided by looking, not by the error's kind, which drivers report differently.
+            Err(e) => {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM attempts WHERE id = $1")
+                        .bind(attempt_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match exists {
+                    None => Ok(false),
+                    Some(_) => Err(e.into()),
+                }
+            }
+        }
     }
 
     /// Removes and returns the attempt's challenge of `kind`: of two concurrent callers exactly
