@@ -260,11 +260,15 @@ fn totp_then_pin_with_pin_self_enrolment(backend: Backend) {
     let server = TestServer::start(backend, &[]);
     user_with_policy(&server, "carol", &["--combinations", "totp+pin"]);
     let secret = line_value(&server.cli_ok(&["user", "enrol-app", "carol"]), "totp");
+    // Each sign-in below needs a TOTP time step of its own (a step is accepted once): the
+    // server's test clock moves 30 s between them and the codes are computed for the same
+    // offset, so a real step boundary during the test cannot make two sign-ins share a step.
+    let mut offset = 0;
     let b = server.browser();
     b.get("/login");
     let r = b.post_form("/login", &[("username", "carol")]);
     r.expect_see_other("/login/totp", "TOTP first");
-    b.post_form("/login/totp", &[("otp", &totp(&secret, 0))])
+    b.post_form("/login/totp", &[("otp", &totp(&secret, offset))])
         .expect_see_other("/enrol/pin", "PIN not enrolled yet");
     b.get("/enrol/pin").expect_status(200, "PIN enrolment page");
     b.post_form("/enrol/pin", &[("pin", "12"), ("pin_confirm", "12")])
@@ -276,11 +280,13 @@ fn totp_then_pin_with_pin_self_enrolment(backend: Backend) {
     .expect_see_other("/", "PIN set");
     assert_eq!(amr(&b), ["otp", "swk", "pin", "mfa"]);
 
+    server.advance_clock(30);
+    offset += 30;
     let c = server.browser();
     c.get("/login");
     c.post_form("/login", &[("username", "carol")])
         .expect_see_other("/login/totp", "TOTP");
-    c.post_form("/login/totp", &[("otp", &totp(&secret, 30))])
+    c.post_form("/login/totp", &[("otp", &totp(&secret, offset))])
         .expect_see_other("/login/pin", "PIN is enrolled now");
     c.get("/login/pin").expect_status(200, "PIN page");
     c.post_form("/login/pin", &[("otp", "000000")])
@@ -292,6 +298,50 @@ fn totp_then_pin_with_pin_self_enrolment(backend: Backend) {
         shown["methods"],
         serde_json::json!(["matrix", "pin", "totp"])
     );
+
+    // Change the PIN while signed in: the current PIN is checked (and counted) first.
+    c.get("/account/pin").expect_status(200, "change PIN page");
+    let r = c.post_form(
+        "/account/pin",
+        &[
+            ("current_pin", "111111"),
+            ("pin", "550011"),
+            ("pin_confirm", "550011"),
+        ],
+    );
+    r.expect_status(400, "wrong current PIN");
+    assert_eq!(
+        server.user_show("carol")["failed_attempts"],
+        1,
+        "a wrong current PIN counts"
+    );
+    let r = c.post_form(
+        "/account/pin",
+        &[
+            ("current_pin", "482916"),
+            ("pin", "550011"),
+            ("pin_confirm", "550011"),
+        ],
+    );
+    r.expect_status(200, "PIN changed");
+    assert_eq!(r.count("[data-status=pin-changed]"), 1, "{}", r.describe());
+    assert_eq!(
+        server.user_show("carol")["failed_attempts"],
+        0,
+        "a right PIN clears the counter"
+    );
+
+    server.advance_clock(30);
+    offset += 30;
+    let d = server.browser();
+    d.get("/login");
+    d.post_form("/login", &[("username", "carol")]);
+    d.post_form("/login/totp", &[("otp", &totp(&secret, offset))])
+        .expect_see_other("/login/pin", "TOTP");
+    d.post_form("/login/pin", &[("otp", "482916")])
+        .expect_status(401, "the old PIN");
+    d.post_form("/login/pin", &[("otp", "550011")])
+        .expect_see_other("/", "the new PIN");
 }
 
 fn parallel_pin_guesses_stop_at_lockout(backend: Backend) {
