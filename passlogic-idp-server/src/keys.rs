@@ -135,3 +135,25 @@ fn write_key(path: &Path, kek: &Kek) -> anyhow::Result<()> {
     f.sync_all()?;
     Ok(())
 }
+
+/// Re-seals `(owner id, blob)` rows under `new`, skipping those already sealed with it; `aad`
+/// gives each row's associated data and `what` names the rows in errors. Shared by every kind of
+/// sealed row that key rotation visits.
+pub fn reseal_rows(
+    ring: &Keyring,
+    new: &Kek,
+    rows: Vec<(i64, Vec<u8>)>,
+    aad: impl Fn(i64) -> Vec<u8>,
+    what: &str,
+) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for (id, blob) in rows {
+        if seal::sealed_with(&blob) == Some(new.id()) {
+            continue;
+        }
+        let fresh = seal::reseal(ring, new, &aad(id), &blob, &mut rand::rngs::OsRng)
+            .map_err(|e| anyhow::anyhow!("{what} {id}: {e}"))?;
+        out.push((id, fresh));
+    }
+    Ok(out)
+}

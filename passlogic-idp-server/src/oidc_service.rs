@@ -42,7 +42,7 @@ use passlogic_idp_core::oidc::types::{
     encode_form, AccessToken, ClientId, ClientRegistration, GrantType, Issuer, Prompt,
     RefreshToken, ResponseType, Scopes, Subject,
 };
-use passlogic_idp_core::seal::{self, Kek, Keyring};
+use passlogic_idp_core::seal::{Kek, Keyring};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -211,22 +211,13 @@ pub async fn reseal_key_sets(
     ring: &Keyring,
     new: &Kek,
 ) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
-    let mut out = Vec::new();
-    for (tenant_id, blob) in store.sealed_oidc_key_sets().await? {
-        if seal::sealed_with(&blob) == Some(new.id()) {
-            continue;
-        }
-        let fresh = seal::reseal(
-            ring,
-            new,
-            &key_set_aad(tenant_id),
-            &blob,
-            &mut rand::rngs::OsRng,
-        )
-        .map_err(|e| anyhow::anyhow!("OIDC signing keys of tenant {tenant_id}: {e}"))?;
-        out.push((tenant_id, fresh));
-    }
-    Ok(out)
+    crate::keys::reseal_rows(
+        ring,
+        new,
+        store.sealed_oidc_key_sets().await?,
+        key_set_aad,
+        "OIDC signing keys of tenant",
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

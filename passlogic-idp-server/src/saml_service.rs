@@ -39,7 +39,7 @@ use passlogic_idp_core::saml::{
     new_id, AcsEndpoint, Binding, IdpSettings, MessageLimits, Principal, SamlError,
     ServiceProvider, SigningKey,
 };
-use passlogic_idp_core::seal::{self, Kek, Keyring};
+use passlogic_idp_core::seal::{Kek, Keyring};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -177,22 +177,13 @@ pub async fn reseal_signing_keys(
     ring: &Keyring,
     new: &Kek,
 ) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
-    let mut out = Vec::new();
-    for (tenant_id, blob) in store.sealed_saml_signing_keys().await? {
-        if seal::sealed_with(&blob) == Some(new.id()) {
-            continue;
-        }
-        let fresh = seal::reseal(
-            ring,
-            new,
-            &key_aad(tenant_id),
-            &blob,
-            &mut rand::rngs::OsRng,
-        )
-        .map_err(|e| anyhow::anyhow!("SAML signing key of tenant {tenant_id}: {e}"))?;
-        out.push((tenant_id, fresh));
-    }
-    Ok(out)
+    crate::keys::reseal_rows(
+        ring,
+        new,
+        store.sealed_saml_signing_keys().await?,
+        key_aad,
+        "SAML signing key of tenant",
+    )
 }
 
 /// Our IdP settings for a public base URL.
