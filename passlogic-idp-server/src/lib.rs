@@ -6,7 +6,9 @@
 //! [`signin`] is the sign-in service the routes call; [`store`] the database; [`keys`] and
 //! [`secrets`] the key-encryption key and sealed secrets; [`admin`] user administration.
 
+pub mod access;
 pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;

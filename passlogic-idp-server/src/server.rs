@@ -21,6 +21,66 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     pub demo: bool,
     pub test_clock: bool,
+    /// The admin REST API's listener; `None`: off.
+    pub admin_listen: Option<String>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<passlogic_idp_core::policy::ip::Cidr>,
+}
+
+/// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
+/// so tests that pick free ports get two free ports).
+pub fn default_admin_listen(listen: &str) -> anyhow::Result<String> {
+    let (host, port) = listen
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--listen {listen}: expected HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--listen {listen}: bad port"))?;
+    let admin = if port == 0 {
+        0
+    } else {
+        port.checked_add(1).unwrap_or(0)
+    };
+    Ok(format!("{host}:{admin}"))
+}
+
+/// Binds the admin REST API listener and serves it in the background; prints
+/// `admin-listening:` (and, in demo mode, a fresh all-scopes `admin-token:`).
+async fn start_admin(addr: &str, signin: &SignIn, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the admin listener {addr}"))?;
+    println!("admin-listening: http://{}", listener.local_addr()?);
+    if demo {
+        let store = &signin.store;
+        store
+            .delete_api_token(signin.tenant_id, "demo-admin")
+            .await?;
+        let scopes = crate::api::auth::SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let token = crate::api::auth::create_token(
+            store,
+            signin.tenant_id,
+            "demo-admin",
+            scopes,
+            None,
+            signin.clock.unix(),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo token"))?;
+        println!("admin-token: {token}");
+    }
+    let app = crate::api::router(crate::api::ApiState {
+        signin: signin.clone(),
+    });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    });
+    Ok(())
 }
 
 /// Refuses to start with a key that cannot open the stored secrets (wrong KEK file), instead of
@@ -100,7 +160,11 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     let signin = SignIn::new(store.clone(), keyring, clock.clone(), tenant_id);
     let oidc = crate::oidc_service::OidcService::start(&signin, &public_url).await?;
     let saml = crate::saml_service::SamlService::start(&signin, &public_url).await?;
+    if let Some(addr) = &options.admin_listen {
+        start_admin(addr, &signin, options.demo).await?;
+    }
     let state = AppState {
+        trusted_proxies: Arc::new(options.trusted_proxies.clone()),
         signin,
         secure_cookies: public_url.starts_with("https://"),
         oidc,

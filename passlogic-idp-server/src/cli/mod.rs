@@ -1,6 +1,8 @@
 //! The `passlogic-idp` command line (clap). Flags and printed lines are a published interface:
 //! see docs/testability.md before changing any.
 
+mod access;
+mod api_token;
 mod authenticator;
 mod client;
 mod policy;
@@ -52,6 +54,24 @@ enum Command {
         /// Tests only: adds POST /_test/clock to move the server clock forward.
         #[arg(long, hide = true)]
         test_clock: bool,
+        /// Address of the admin REST API listener (default: the user listener's host, its
+        /// port + 1; port 0 when the user listener's port is 0). `off` disables it.
+        #[arg(long, env = "PASSLOGIC_ADMIN_LISTEN")]
+        admin_listen: Option<String>,
+        /// A reverse proxy (address or CIDR) whose X-Forwarded-For / Forwarded headers are
+        /// believed for the client address. Repeatable. Without it, headers are ignored.
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<String>,
+    },
+    /// Admin REST API tokens.
+    ApiToken {
+        #[command(subcommand)]
+        command: api_token::ApiTokenCommand,
+    },
+    /// The access policy: who may reach which service, from where, when.
+    AccessPolicy {
+        #[command(subcommand)]
+        command: access::AccessPolicyCommand,
     },
     /// Manage users and their factors.
     User {
@@ -197,16 +217,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             public_url,
             demo,
             test_clock,
+            admin_listen,
+            trusted_proxies,
         } => {
             let default_dir = if demo {
                 demo_dir()
             } else {
                 PathBuf::from("passlogic-data")
             };
+            let listen = listen
+                .or(file.listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+            let admin_listen = match admin_listen.as_deref() {
+                Some("off") => None,
+                Some(a) => Some(a.to_owned()),
+                None => Some(server::default_admin_listen(&listen)?),
+            };
+            let trusted_proxies = trusted_proxies
+                .iter()
+                .map(|p| {
+                    p.parse()
+                        .map_err(|e| anyhow::anyhow!("--trusted-proxy {p}: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let options = ServeOptions {
-                listen: listen
-                    .or(file.listen.clone())
-                    .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+                listen,
+                admin_listen,
+                trusted_proxies,
                 public_url: public_url.or(file.public_url.clone()),
                 demo,
                 test_clock,
@@ -300,6 +337,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = policy::run_policy(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::ApiToken { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = api_token::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::AccessPolicy { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = access::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -9,10 +9,12 @@
 //! Rust: a grid is consumed by `DELETE ... RETURNING`, a failed answer is counted by one
 //! conditional `UPDATE ... RETURNING`, a one-time value by a primary-key insert.
 
+mod admin_api;
 mod attempts;
 mod audit;
 mod directory;
 mod factors;
+mod groups;
 mod oidc;
 mod once;
 mod saml;
@@ -25,10 +27,12 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
+pub use groups::GroupRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use sessions::SessionRow;
 

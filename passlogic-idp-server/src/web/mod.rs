@@ -3,8 +3,10 @@
 
 mod account;
 mod assets;
+mod client_ip;
 mod cookies;
 mod csrf;
+mod denied;
 mod login;
 mod oidc;
 mod pages;
@@ -23,6 +25,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::signin::SignIn;
+pub use client_ip::client_ip;
+pub use denied::access_denied;
 
 /// Everything a handler needs.
 #[derive(Clone, Debug)]
@@ -35,6 +39,8 @@ pub struct AppState {
     pub oidc: crate::oidc_service::OidcService,
     /// The SAML 2.0 identity provider.
     pub saml: crate::saml_service::SamlService,
+    /// Proxies whose forwarding headers are believed (see [`client_ip`]).
+    pub trusted_proxies: Arc<Vec<passlogic_idp_core::policy::ip::Cidr>>,
 }
 
 /// Options of the router that are not state.
