@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod devices;
 pub mod factors;
 pub mod i18n;
 pub mod keys;

@@ -148,7 +148,7 @@ impl SignIn {
         }
     }
 
-    async fn fail(
+    pub(crate) async fn fail(
         &self,
         attempt: &AttemptRow,
         method: Method,
@@ -208,7 +208,10 @@ impl SignIn {
         let policy = self.policy_for(user.as_ref().map(|u| u.id)).await?;
         let offered = match &user {
             Some(u) => {
-                let enrolled = self.enrolled(u).await?;
+                let mut enrolled = self.enrolled(u).await?;
+                // Every user can take the device-cookie step: it recognises the browser or
+                // registers it within the policy's limit (crate::devices).
+                enrolled.push(Method::DeviceCookie);
                 pipeline::offered_combinations(
                     &policy.combinations,
                     &enrolled,
@@ -270,7 +273,7 @@ impl SignIn {
         serde_json::from_str(&attempt.pipeline).ok()
     }
 
-    async fn user_of(&self, attempt: &AttemptRow) -> anyhow::Result<Option<UserRow>> {
+    pub(crate) async fn user_of(&self, attempt: &AttemptRow) -> anyhow::Result<Option<UserRow>> {
         match attempt.user_id {
             Some(id) => self.store.user_by_id(id).await,
             None => Ok(None),
@@ -305,7 +308,7 @@ impl SignIn {
             let Some(user) = self.user_of(attempt).await? else {
                 return Ok(Next::Step(method));
             };
-            if self.enrolled(&user).await?.contains(&method) {
+            if method == Method::DeviceCookie || self.enrolled(&user).await?.contains(&method) {
                 return Ok(Next::Step(method));
             }
             let policy = self.policy_for(Some(user.id)).await?;
@@ -405,7 +408,11 @@ impl SignIn {
     }
 
     /// Records passed steps; `false` when a concurrent request changed the attempt first.
-    async fn record(&self, attempt: &AttemptRow, methods: &[Method]) -> anyhow::Result<bool> {
+    pub(crate) async fn record(
+        &self,
+        attempt: &AttemptRow,
+        methods: &[Method],
+    ) -> anyhow::Result<bool> {
         let Some(mut p) = Self::pipeline_of(attempt) else {
             return Ok(false);
         };

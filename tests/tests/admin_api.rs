@@ -406,7 +406,10 @@ fn openapi_document_matches_the_routes() {
 
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{name}", "demo").replace("{group}", "mfa");
+        let concrete = path
+            .replace("{name}", "demo")
+            .replace("{group}", "mfa")
+            .replace("{id}", "0");
         for (method, op) in item.as_object().unwrap() {
             let scope = op["x-required-scope"].as_str().unwrap();
             assert!(op["responses"]["401"].is_object(), "{method} {path}");

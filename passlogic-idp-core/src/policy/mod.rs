@@ -65,6 +65,13 @@ pub struct AuthPolicy {
     pub pin_with_code_in_one_field: bool,
     /// HOTP look-ahead window for hardware tokens (default 10).
     pub hotp_look_ahead: u64,
+    /// Registered browsers (device cookies) a user may have (default 5). A sign-in whose
+    /// combination includes the device-cookie step registers an unknown browser while the user
+    /// is under the limit and is refused past it.
+    pub device_limit: u32,
+    /// Whether the device-cookie step registers a new browser at all (default true). When
+    /// false, only devices that are already registered pass.
+    pub device_registration: bool,
 }
 
 impl Default for AuthPolicy {
@@ -82,6 +89,8 @@ impl Default for AuthPolicy {
             totp: TotpParams::default(),
             pin_with_code_in_one_field: false,
             hotp_look_ahead: 10,
+            device_limit: 5,
+            device_registration: true,
         }
     }
 }
@@ -104,6 +113,9 @@ impl AuthPolicy {
         }
         if self.lockout_threshold == 0 {
             return Err("lockout_threshold must be at least 1".into());
+        }
+        if self.device_limit == 0 {
+            return Err("device_limit must be at least 1".into());
         }
         if self.combinations.is_empty() {
             return Err("at least one factor combination is required".into());

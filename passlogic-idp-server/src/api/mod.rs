@@ -83,6 +83,11 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/users/{name}/groups/{group}",
             put(users::join_group).delete(users::leave_group),
         )
+        .route("/api/v1/users/{name}/devices", get(users::devices))
+        .route(
+            "/api/v1/users/{name}/devices/{id}",
+            axum::routing::delete(users::remove_device),
+        )
         .route("/api/v1/groups", get(policies::list_groups))
         .route("/api/v1/groups/{name}", put(policies::put_group))
         .route("/api/v1/policies", get(policies::list_policies))

@@ -242,3 +242,35 @@ async fn membership(
     audit_change(&state, &caller, event, &name, before, after.clone()).await?;
     Ok(Json(after))
 }
+
+/// `GET /api/v1/users/{name}/devices`
+pub async fn devices(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    caller.require("users:read")?;
+    let u = load(&state, &name).await?;
+    let list = state.signin.store.devices(u.id).await?;
+    Ok(Json(
+        serde_json::to_value(list).map_err(anyhow::Error::from)?,
+    ))
+}
+
+/// `DELETE /api/v1/users/{name}/devices/{id}`
+pub async fn remove_device(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    caller.require("users:write")?;
+    let u = load(&state, &name).await?;
+    let s = &state.signin;
+    let before = serde_json::to_value(s.store.devices(u.id).await?).map_err(anyhow::Error::from)?;
+    if !s.store.delete_device(u.id, &id).await? {
+        return Err(Problem::not_found(format!("{name:?} has no device {id:?}")));
+    }
+    let after = serde_json::to_value(s.store.devices(u.id).await?).map_err(anyhow::Error::from)?;
+    audit_change(&state, &caller, "device.removed", &name, before, after).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

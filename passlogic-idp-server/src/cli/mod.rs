@@ -5,6 +5,7 @@ mod access;
 mod api_token;
 mod authenticator;
 mod client;
+mod device;
 mod policy;
 mod sp;
 mod token;
@@ -67,6 +68,11 @@ enum Command {
     ApiToken {
         #[command(subcommand)]
         command: api_token::ApiTokenCommand,
+    },
+    /// Registered browsers (device-cookie step).
+    Device {
+        #[command(subcommand)]
+        command: device::DeviceCommand,
     },
     /// The access policy: who may reach which service, from where, when.
     AccessPolicy {
@@ -343,6 +349,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ApiToken { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = api_token::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Device { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = device::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

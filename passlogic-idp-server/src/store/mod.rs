@@ -12,6 +12,7 @@
 mod admin_api;
 mod attempts;
 mod audit;
+mod devices;
 mod directory;
 mod factors;
 mod groups;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
+pub use devices::{DeviceRow, Registration};
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use groups::GroupRow;

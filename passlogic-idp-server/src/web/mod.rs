@@ -7,6 +7,7 @@ mod client_ip;
 mod cookies;
 mod csrf;
 mod denied;
+mod device;
 mod login;
 mod oidc;
 mod pages;
@@ -70,6 +71,9 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             "/login/choose",
             get(steps::choose_page).post(steps::choose_submit),
         )
+        .route("/login/device_cookie", get(device::step))
+        .route("/account/devices", get(device::list_page))
+        .route("/account/devices/remove", post(device::remove))
         .route(
             "/login/{step}",
             get(steps::code_page).post(steps::code_submit),
