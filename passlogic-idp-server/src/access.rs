@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::i18n::Lang;
 use crate::signin::SignIn;
-use crate::store::{AuditEvent, UserRow};
+use crate::store::{AuditEvent, SessionRow, UserRow};
 
 /// What the caller does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,4 +192,36 @@ pub fn denial_message(lang: Lang, key: &str) -> (&'static str, &'static str) {
         (_, true) => "このサービスへのアクセスは許可されていません。管理者にお問い合わせください。",
     };
     (title, message)
+}
+
+/// The SSO paths' check for a signed-in session: `Some(message key)` when the user may not
+/// reach `service` with this session (denied, or a step the session lacks). The session's
+/// methods come from its `amr`; a session opened with the device-cookie (client-certificate)
+/// step counts as made on a registered device (with a client certificate), since its cookie
+/// is bound to that browser. `ip`: the client address as text (unparseable: unspecified, which
+/// no allow-list contains).
+pub async fn denial_for_session(
+    signin: &SignIn,
+    user: &UserRow,
+    session: &SessionRow,
+    service: &ServiceRef,
+    ip: Option<&str>,
+) -> anyhow::Result<Option<&'static str>> {
+    let methods = crate::saml_service::methods_from_amr(&session.amr);
+    let device = DeviceFacts {
+        registered_device: methods.contains(&Method::DeviceCookie),
+        client_certificate: methods.contains(&Method::ClientCertificate),
+    };
+    let request = Request {
+        source: ip
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        session: Some((methods, session.auth_time)),
+        device,
+    };
+    Ok(match check(signin, user, service, &request).await? {
+        Verdict::Allow => None,
+        Verdict::StepUp { .. } => Some("step_up"),
+        Verdict::Deny { message_key } => Some(message_key),
+    })
 }

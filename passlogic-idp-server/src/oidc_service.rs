@@ -49,6 +49,7 @@ use time::{Duration, OffsetDateTime};
 use crate::secrets;
 use crate::signin::SignIn;
 use crate::store::{SessionRow, Store};
+use passlogic_idp_core::policy::directory::{ServiceKind, ServiceRef};
 
 /// `acr` of a session whose `amr` contains `mfa`.
 pub const ACR_MFA: &str = "urn:passlogic:acr:mfa";
@@ -237,6 +238,8 @@ pub enum AuthorizeOutcome {
     },
     /// Deliver the code.
     Respond(AuthorizationResponse),
+    /// The access policy refuses this client to the user: show the denial page for this key.
+    Denied(&'static str),
 }
 
 /// A refused token-endpoint request.
@@ -510,6 +513,12 @@ impl OidcService {
                 "no session",
             )));
         };
+        let service = ServiceRef::new(ServiceKind::OidcClient, client_id.as_str());
+        if let Some(key) =
+            crate::access::denial_for_session(&self.signin, &user, &session, &service, ip).await?
+        {
+            return Ok(AuthorizeOutcome::Denied(key));
+        }
         let acr = acr_for(&session.amr);
         if request.acr_is_essential() && !request.requested_acr_values().iter().any(|a| a == acr) {
             return Ok(AuthorizeOutcome::Error(request.error(

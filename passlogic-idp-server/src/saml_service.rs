@@ -45,9 +45,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use crate::access;
 use crate::secrets;
 use crate::signin::SignIn;
 use crate::store::{SessionRow, Store, UserRow};
+use passlogic_idp_core::policy::directory::{ServiceKind, ServiceRef};
 
 /// A request waiting for the sign-in is kept this long.
 const PENDING_LIFETIME_SECS: i64 = 30 * 60;
@@ -353,6 +355,8 @@ pub enum SsoOutcome {
     Redirect(String),
     /// POST this Response (success or error) to the SP's ACS.
     Post(IssuedResponse),
+    /// The access policy refuses this SP to the user: show the denial page for this key.
+    Denied(&'static str),
 }
 
 enum Plan {
@@ -705,6 +709,10 @@ impl SamlService {
         class: Option<String>,
         ip: Option<&str>,
     ) -> anyhow::Result<SsoOutcome> {
+        let service = ServiceRef::new(ServiceKind::SamlSp, sp.entity_id.clone());
+        if let Some(key) = access::denial_for_session(&self.signin, u, s, &service, ip).await? {
+            return Ok(SsoOutcome::Denied(key));
+        }
         let ctx = authn_context_of(s);
         let principal = self.principal(sp, u).await?;
         let mut rng = rand::rngs::OsRng;

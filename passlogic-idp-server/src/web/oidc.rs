@@ -307,7 +307,7 @@ async fn authorize(
         },
         None => None,
     };
-    let ip = ip(&addr);
+    let ip = super::client_ip(&state, addr, &headers).to_string();
     match state
         .oidc
         .authorize(&issuer, params, session, Some(&ip))
@@ -326,6 +326,7 @@ async fn authorize(
             let encoded = passlogic_idp_core::oidc::types::form_urlencode(&return_to);
             (jar, Redirect::to(&format!("/login?return_to={encoded}"))).into_response()
         }
+        Ok(AuthorizeOutcome::Denied(key)) => super::access_denied(jar, lang, &uri, key),
         Ok(AuthorizeOutcome::Respond(r)) => match r.redirect_url() {
             Some(url) => (jar, Redirect::to(&url)).into_response(),
             None => form_post(lang, &uri, jar, r.redirect_uri.as_str(), r.params),

@@ -114,6 +114,7 @@ fn answer(outcome: anyhow::Result<SsoOutcome>, lang: Lang, uri: &Uri, jar: Cooki
         )
             .into_response(),
         Ok(SsoOutcome::Redirect(to)) => (jar, Redirect::to(&to)).into_response(),
+        Ok(SsoOutcome::Denied(key)) => super::access_denied(jar, lang, uri, key),
         Ok(SsoOutcome::Post(r)) => {
             let Some(origin) = csp_origin(&r.acs_url) else {
                 return error_page(lang, uri, jar, "the ACS URL cannot receive a form");
@@ -191,7 +192,7 @@ async fn sso(
         Ok(s) => s,
         Err(e) => return pages::internal(lang, &uri, &e),
     };
-    let ip = addr.ip().to_string();
+    let ip = super::client_ip(&state, addr, &headers).to_string();
     let outcome = state.saml.sso(&raw, post, session, Some(&ip)).await;
     answer(outcome, lang, &uri, jar)
 }
@@ -217,7 +218,7 @@ async fn resume(
         Ok(s) => s,
         Err(e) => return pages::internal(lang, &uri, &e),
     };
-    let ip = addr.ip().to_string();
+    let ip = super::client_ip(&state, addr, &headers).to_string();
     let outcome = state.saml.resume(&id, session, Some(&ip)).await;
     answer(outcome, lang, &uri, jar)
 }
@@ -263,7 +264,7 @@ async fn idp_init(
             "the request is too long to resume after sign-in",
         );
     }
-    let ip = addr.ip().to_string();
+    let ip = super::client_ip(&state, addr, &headers).to_string();
     let outcome = state
         .saml
         .idp_initiated(&sp, relay_state, session, &return_to, Some(&ip))
