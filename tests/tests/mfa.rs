@@ -169,69 +169,18 @@ fn totp_replay_refused(backend: Backend) {
     assert!(b.session_json().is_none());
 }
 
-/// A second server process on the same PostgreSQL database and key (another IdP node).
-struct Node {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Node {
-    fn start(first: &TestServer) -> Node {
-        use std::io::BufRead;
-        let url = first
-            .database_url()
-            .expect("a second node needs PostgreSQL");
-        let mut child = Command::new(SERVER_BIN)
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                url,
-                "--data-dir",
-            ])
-            .arg(first.data_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the second node");
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(u) = l.strip_prefix("ready: ") {
-                        break u.trim().to_owned();
-                    }
-                }
-                _ => panic!("the second node exited before it was ready"),
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Node { child, base }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Two server processes on one PostgreSQL database: a code accepted by node A is refused by B.
 #[test]
 fn totp_replay_refused_across_two_nodes() {
     let a_node = TestServer::start(Backend::Postgres, &[]);
-    let b_node = Node::start(&a_node);
+    let b_node = common::Node::start(&a_node);
     let secret = demo_mfa_secret(&a_node);
     let code = totp(&secret, 0);
     let a = a_node.browser();
     pass_matrix(&a, &a_node, "demo-mfa");
     a.post_form("/login/totp", &[("otp", &code)])
         .expect_see_other("/", "node A accepts");
-    let b = Browser::new(&b_node.base);
+    let b = Browser::new(b_node.base_url());
     let grid = b.start_login("demo-mfa");
     b.submit_otp(&grid.answer(&a_node.pattern_of("demo-mfa")))
         .expect_see_other("/login/totp", "grid on B");

@@ -116,11 +116,17 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("applying database migrations")?;
-        Ok(())
+        // sqlx takes a database-wide lock while it migrates (an advisory lock on PostgreSQL), so
+        // nodes starting together apply each migration once; the others wait, then find it done.
+        match migrator.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(sqlx::migrate::MigrateError::VersionMissing(v)) => anyhow::bail!(
+                "the database schema is newer than this passlogic-idp: it has migration {v}, \
+                 which this version does not know. Refusing to start; run the newer version \
+                 (or restore a backup taken before the upgrade)"
+            ),
+            Err(e) => Err(anyhow::Error::from(e).context("applying database migrations")),
+        }
     }
 
     /// The engine behind this store.

@@ -1034,3 +1034,238 @@ impl GridPage {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// More nodes, and a PostgreSQL server of the test's own
+
+/// Another server process on the same PostgreSQL database and KEK as `first` (scale-out tests).
+/// Killed when dropped.
+#[derive(Debug)]
+pub struct Node {
+    child: Child,
+    base: String,
+    log: SharedLog,
+}
+
+impl Node {
+    /// Starts a node sharing `first`'s database and data directory (the KEK).
+    pub fn start(first: &TestServer) -> Node {
+        Node::start_on(
+            first
+                .database_url()
+                .expect("a second node needs PostgreSQL"),
+            first.data_dir(),
+        )
+    }
+
+    /// Starts a node on this database URL, with the KEK in `data_dir`.
+    pub fn start_on(database_url: &str, data_dir: &Path) -> Node {
+        Node::try_start_on(database_url, data_dir)
+            .unwrap_or_else(|out| panic!("the node exited before it was ready:\n{out}"))
+    }
+
+    /// Like `start_on`, but `Err(everything it printed)` when the process ends before `ready:`.
+    pub fn try_start_on(database_url: &str, data_dir: &Path) -> Result<Node, String> {
+        let mut cmd = Command::new(SERVER_BIN);
+        cmd.args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+        ])
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        child_env_clean(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn a node");
+        let log: SharedLog = Arc::new(Mutex::new(String::new()));
+        let err_log = log.clone();
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                err_log
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    log.lock().unwrap().push_str(&format!("{l}\n"));
+                    if let Some(u) = l.strip_prefix("ready: ") {
+                        break u.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.wait();
+                    std::thread::sleep(Duration::from_millis(200));
+                    return Err(log.lock().unwrap().clone());
+                }
+            }
+        };
+        let out_log = log.clone();
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                out_log.lock().unwrap().push_str(&format!("{l}\n"));
+            }
+        });
+        Ok(Node { child, base, log })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the node printed.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: the node dies mid-flow, as a crashed machine would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A PostgreSQL server of this test's own (initdb in a temporary directory, a free port), for
+/// tests that restart the database: the shared server at 127.0.0.1:5432 serves every other test
+/// at the same time and must not be restarted. Runs the server binaries as the `postgres` user
+/// when the tests run as root (PostgreSQL refuses to run as root). Stopped when dropped.
+#[derive(Debug)]
+pub struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn bin_dir() -> PathBuf {
+        let base = Path::new("/usr/lib/postgresql");
+        let mut versions: Vec<PathBuf> = std::fs::read_dir(base)
+            .unwrap_or_else(|e| panic!("{}: {e} (install the PostgreSQL server)", base.display()))
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .collect();
+        versions.sort();
+        versions
+            .pop()
+            .expect("no PostgreSQL server binaries under /usr/lib/postgresql")
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        let exe = self.bin.join(tool);
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let mut cmd = if is_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"))
+    }
+
+    pub fn start() -> PrivatePostgres {
+        let dir = tempfile::Builder::new()
+            .prefix("plidp-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let _ = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir.path())
+            .status();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let pg = PrivatePostgres {
+            bin: Self::bin_dir(),
+            port,
+            dir,
+        };
+        let data = pg.data_dir();
+        let o = pg.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        assert!(o.status.success(), "initdb: {}", output_text(&o));
+        pg.pg_ctl("start");
+        pg
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        let data = self.data_dir();
+        let mut args = vec!["-D", data.as_str(), "-l", log.as_str(), "-w", "-t", "60"];
+        if action != "stop" {
+            args.extend(["-o", opts.as_str()]);
+        }
+        if action != "start" {
+            args.extend(["-m", "fast"]);
+        }
+        args.push(action);
+        let o = self.run("pg_ctl", &args);
+        assert!(o.status.success(), "pg_ctl {action}: {}", output_text(&o));
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`: set it as PASSLOGIC_TEST_DATABASE_URL so
+    /// that `TestServer::start(Backend::Postgres, ..)` creates its database here.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected).
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Starts it again after `stop`.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data_dir();
+        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+    }
+}
