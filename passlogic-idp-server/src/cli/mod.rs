@@ -7,6 +7,7 @@ mod authenticator;
 mod client;
 mod device;
 mod policy;
+mod seed;
 mod sp;
 mod token;
 mod user;
@@ -69,6 +70,8 @@ enum Command {
         #[command(subcommand)]
         command: api_token::ApiTokenCommand,
     },
+    /// Benchmarks only: create many users with one known pattern (and TOTP secret).
+    SeedUsers(seed::SeedArgs),
     /// Registered browsers (device-cookie step).
     Device {
         #[command(subcommand)]
@@ -349,6 +352,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ApiToken { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = api_token::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::SeedUsers(args) => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = seed::run(&ctx, args).await?;
             ctx.store.close().await;
             code
         }

@@ -19,6 +19,7 @@ mod groups;
 mod oidc;
 mod once;
 mod saml;
+mod seed;
 mod sessions;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use groups::GroupRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use seed::SeedUser;
 pub use sessions::SessionRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
