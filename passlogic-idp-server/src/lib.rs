@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod eam_service;
 pub mod factors;
 pub mod i18n;
 pub mod keys;

@@ -3,6 +3,7 @@
 
 mod authenticator;
 mod client;
+mod eam;
 mod policy;
 mod sp;
 mod token;
@@ -82,6 +83,11 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: client::ClientCommand,
+    },
+    /// Microsoft Entra ID external authentication method (EAM).
+    Eam {
+        #[command(subcommand)]
+        command: eam::EamCommand,
     },
     /// SAML service providers.
     Sp {
@@ -276,6 +282,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = client::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Eam { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = eam::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -29,6 +29,7 @@ pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
+pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use sessions::SessionRow;
 
