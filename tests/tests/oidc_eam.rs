@@ -418,6 +418,13 @@ fn eam_refusals_and_link_claim(backend: Backend) {
     assert_eq!(claims["amr"], json!(["otp"]));
     assert_eq!(claims["acr"], "possessionorinherence");
 
+    // A disabled user is refused before any step.
+    server.cli_ok(&["user", "disable", user]);
+    assert_access_denied(
+        &entra_post(&server.browser(), &request(None)),
+        "disabled user",
+    );
+
     // An oid + tid link wins over the claim; `demo` has no second factor: policy refusal.
     server.cli_ok(&["eam", "link", "demo", "--tid", TID, "--oid", OID]);
     assert_access_denied(

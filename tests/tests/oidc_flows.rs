@@ -709,6 +709,75 @@ fn assertion_jti_single_use_across_two_nodes() {
     assert_eq!(v["error"], "invalid_client");
 }
 
+fn refresh(base: &str, id: &str, secret: &str, rt: &str) -> (u16, Value) {
+    let r = http()
+        .post(format!("{base}/oidc/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn refresh_single_use_across_two_nodes() {
+    let a = TestServer::start(Backend::Postgres, &[]);
+    let secret = add_client(&a, "conf", &[]).unwrap();
+    let b_node = Node::start(&a);
+    let browser = a.browser();
+    browser.sign_in("demo", &a.pattern_of("demo"), "/");
+    let code_for = || {
+        let r = browser.get(&authorize_path("conf", "code", &[]));
+        let (q, _) = rp_answer(&r, "code");
+        param(&q, "code").expect("code")
+    };
+    let (s, v) = redeem(a.base_url(), "conf", &secret, &code_for());
+    assert_eq!(s, 200, "{v}");
+    let rt1 = v["refresh_token"].as_str().unwrap().to_owned();
+
+    // Rotated on node B; the old token replayed on node A is reuse: the family is revoked,
+    // so the new token stops working on node B too.
+    let (s, v) = refresh(&b_node.base, "conf", &secret, &rt1);
+    assert_eq!(s, 200, "node B rotates: {v}");
+    let rt2 = v["refresh_token"].as_str().unwrap().to_owned();
+    let (s, v) = refresh(a.base_url(), "conf", &secret, &rt1);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    let (s, v) = refresh(&b_node.base, "conf", &secret, &rt2);
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+
+    // The same refresh token at both nodes at once: at most one rotation succeeds.
+    for _ in 0..3 {
+        let (s, v) = redeem(a.base_url(), "conf", &secret, &code_for());
+        assert_eq!(s, 200, "{v}");
+        let rt = v["refresh_token"].as_str().unwrap().to_owned();
+        let handles: Vec<_> = [a.base_url().to_owned(), b_node.base.clone()]
+            .into_iter()
+            .map(|base| {
+                let (rt, secret) = (rt.clone(), secret.clone());
+                std::thread::spawn(move || refresh(&base, "conf", &secret, &rt))
+            })
+            .collect();
+        let results: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let ok = results.iter().filter(|(s, _)| *s == 200).count();
+        assert!(ok <= 1, "two nodes rotated one refresh token: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|(s, v)| *s == 400 && v["error"] == "invalid_grant"),
+            "{results:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (3) implicit id_token and response modes
 
