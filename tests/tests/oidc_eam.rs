@@ -431,6 +431,16 @@ fn eam_refusals_and_link_claim(backend: Backend) {
         &entra_post(&server.browser(), &request(None)),
         "linked user without a second factor",
     );
+    // The EAM client id cannot also be registered as an OpenID Connect client.
+    let o = server.cli(&[
+        "client",
+        "add",
+        "--client-id",
+        CLIENT,
+        "--redirect-uri",
+        "https://x.example/cb",
+    ]);
+    assert!(!o.status.success(), "the EAM client id is taken");
     // Linking the same Entra identity twice is refused.
     let o = server.cli(&["eam", "link", "demo-mfa", "--tid", TID, "--oid", OID]);
     assert!(!o.status.success());

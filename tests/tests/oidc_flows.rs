@@ -611,6 +611,37 @@ fn private_key_jwt_hostile_assertions(backend: Backend) {
         assert_eq!(v["error"], "invalid_client", "{what}: {v}");
         assert!(v.get("access_token").is_none(), "{what}");
     }
+    // The same refusals where revocation and introspection read the assertion.
+    for path in ["/oidc/revoke", "/oidc/introspect"] {
+        for (assertion, what) in [
+            (alg_none(&claims("j-none-2")), "alg none"),
+            (
+                hs256_with(
+                    &json!({ "alg": "HS256", "kid": "rs-1" }),
+                    &claims("j-hs-2"),
+                    &public_pem,
+                ),
+                "HS256 keyed with the public key",
+            ),
+        ] {
+            let r = http()
+                .post(format!("{base}{path}"))
+                .form(&[
+                    ("token", "anything"),
+                    ("client_id", "pk-rs"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 401, "{path} {what}");
+            let v: Value = r.json().unwrap();
+            assert_eq!(v["error"], "invalid_client", "{path} {what}");
+        }
+    }
     // A secret is no way in for a key client.
     let r = http()
         .post(format!("{base}/oidc/token"))

@@ -123,6 +123,15 @@ pub async fn run(ctx: &Context, command: ClientCommand) -> anyhow::Result<ExitCo
             for u in redirect_uris.iter().chain(&post_logout_redirect_uris) {
                 check_uri(u)?;
             }
+            // The Entra EAM client id is answered by the EAM profile; a client with the same
+            // id would never be reached.
+            if let Some(eam) = ctx.store.eam_config(ctx.tenant_id).await? {
+                let eam: passlogic_idp_core::oidc::eam::EamConfig = serde_json::from_str(&eam)?;
+                anyhow::ensure!(
+                    eam.client_id.as_str() != client_id,
+                    "{client_id:?} is the Entra EAM client id (eam configure)"
+                );
+            }
             let mut rng = rand::rngs::OsRng;
             let (mut reg, shown_secret) = if public {
                 (
