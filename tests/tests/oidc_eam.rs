@@ -381,6 +381,13 @@ fn eam_forged_hints_refused(backend: Backend) {
         assert_access_denied(&p, what);
     }
     assert!(b.session_json().is_none());
+
+    // A tenant restriction refuses hints of other tenants, however well signed.
+    configure(
+        &server,
+        &["--allowed-tenant", "ffffffff-0000-4000-8000-00000000000f"],
+    );
+    assert_access_denied(&entra_post(&b, &request(None)), "tenant not allowed");
 }
 
 fn eam_refusals_and_link_claim(backend: Backend) {
@@ -417,6 +424,34 @@ fn eam_refusals_and_link_claim(backend: Backend) {
     let claims = check_answer(&server, &done, "linked by claim");
     assert_eq!(claims["amr"], json!(["otp"]));
     assert_eq!(claims["acr"], "possessionorinherence");
+
+    // Locked by wrong answers at the EAM step: later requests are refused before any step.
+    server.cli_ok(&[
+        "policy",
+        "put",
+        "g-totp",
+        "--combinations",
+        "totp",
+        "--lockout",
+        "3",
+    ]);
+    let l = server.browser();
+    let r = entra_post(&l, &request(None));
+    r.expect_see_other("/login/totp", "EAM step");
+    l.follow(&r).expect_status(200, "TOTP page");
+    for _ in 0..3 {
+        l.post_form("/login/totp", &[("otp", "000000")])
+            .expect_status(401, "a wrong code");
+    }
+    assert_access_denied(
+        &entra_post(&server.browser(), &request(None)),
+        "locked user",
+    );
+    assert!(
+        server.log().contains(r#""reason":"locked""#),
+        "refused because locked"
+    );
+    server.cli_ok(&["user", "unlock", user]);
 
     // A disabled user is refused before any step.
     server.cli_ok(&["user", "disable", user]);
