@@ -481,6 +481,52 @@ fn eam_refusals_and_link_claim(backend: Backend) {
     assert!(!o.status.success());
 }
 
+/// The whole EAM round trip in headless Chromium: Entra's stand-in page on another site
+/// (`http://localhost:PORT`) auto-POSTs the request cross-site, the attempt cookie (SameSite
+/// Lax) carries the browser through the TOTP step, and the IdP's auto-submitting answer
+/// (with its `form-action` CSP) reaches the stand-in's redirect URI.
+#[test]
+fn eam_in_chromium() {
+    let server = TestServer::start(Backend::Sqlite, &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let capture = format!("http://localhost:{port}/capture");
+    configure(&server, &["--redirect-uri", &capture]);
+    server.cli_ok(&["eam", "link", "demo-mfa", "--tid", TID, "--oid", OID]);
+    let secret = line_value(&server.log(), "totp");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/entra_stand_in.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .args([
+            server.base_url(),
+            &port.to_string(),
+            &fixture_path("entra-request.form"),
+            &secret,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 with selenium is needed: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "the browser round trip failed: {}\n{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let body = line_value(&out, "captured");
+    let fields: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{body}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(field(&fields, "state"), field(&request(None), "state"));
+    let (_, claims) = node_verify(&server, &field(&fields, "id_token"), CLIENT);
+    assert_eq!(claims["sub"], hint_claims()["sub"]);
+    assert_eq!(claims["amr"], json!(["otp"]));
+    assert_eq!(claims["acr"], "possessionorinherence");
+}
+
 both_backends!(
     eam_fixture_round_trip,
     eam_forged_hints_refused,
