@@ -9,7 +9,15 @@
 //!   delay). Nodes compare the row's version on every use and reload when it changed.
 //! - **Subject**: `sub` is the user's database id as a decimal string: stable for the life of
 //!   the account, never reused, the same for every client (public subject type).
-//! - **acr**: [`ACR_MFA`] when the session's `amr` contains `mfa`, else [`ACR_1FA`].
+//! - **acr**: [`ACR_MFA`] when the session's `amr` contains `mfa`, else [`ACR_1FA`]. A request
+//!   asking for [`ACR_MFA`] with a single-factor session steps up: a sign-in attempt for the
+//!   same user over a multi-factor combination, the steps the session already proves recorded
+//!   as passed (`start_step_up`); out of reach, an essential request answers
+//!   `unmet_authentication_requirements`.
+//! - **id_token_hint** at the authorization endpoint is verified like at logout (our keys,
+//!   RS256/ES256 only, our issuer, expiry not enforced); a hint naming another user asks for a
+//!   sign-in. **Implicit** `response_type=id_token` signs the ID token at once (no access
+//!   token). Requests with the Entra EAM client id go to [`crate::eam_service`].
 //! - **Codes** are single use through a compare-and-set in the store; a second presentation
 //!   revokes the refresh family and access tokens issued from the code. **Refresh tokens**
 //!   rotate on every use; replaying an old one revokes the family. **Access tokens** are

@@ -11,7 +11,8 @@
 //!    signed ([`validate_id_token_hint`]): signature (RS256, Entra's JWKS), issuer and audience
 //!    fully, expiry deliberately not.
 //! 2. The server authenticates the user it linked to the hint's `oid` + `tid` (Microsoft's
-//!    advice) with one PassLogic factor, within Entra's ~10 minute window.
+//!    advice; or, when [`EamConfig::link_claim`] is set, the user named by that claim, given in
+//!    [`EntraHint::link_value`]) with one PassLogic factor, within Entra's ~10 minute window.
 //! 3. [`EamRequest::respond`] builds and signs the id_token: `sub` = the hint's `sub`, the
 //!    request's `nonce`, exactly one `acr` chosen from the requested values
 //!    ([`select_acr`]), `amr` a one-element array. Or, on failure, [`EamRequest::deny`] gives
