@@ -551,6 +551,22 @@ impl OidcService {
                 "no session",
             )));
         };
+        // The hint names another user than the one who just signed in (OIDC Core 3.1.2.1).
+        if hint_sub.as_ref().is_some_and(|h| *h != user.id.to_string()) {
+            self.audit(
+                &user.name,
+                "oidc.authorize",
+                client_id.as_str(),
+                false,
+                json!({ "error": "login_required", "reason": "id_token_hint names another user" }),
+                ip,
+            )
+            .await;
+            return Ok(AuthorizeOutcome::Error(request.error(
+                ErrorCode::LoginRequired,
+                "the id_token_hint names another user",
+            )));
+        }
         let acr = acr_for(&session.amr);
         let requested = request.requested_acr_values();
         if !requested.is_empty() && !requested.iter().any(|a| a == acr) {

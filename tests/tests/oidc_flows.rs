@@ -1015,6 +1015,15 @@ fn id_token_hint_at_authorize(backend: Backend) {
     assert_eq!(param(&q, "code"), None);
     let r = admin.get(&authorize_path("imp", "code", &[("id_token_hint", &own)]));
     r.expect_see_other("/login", "hint for another user: sign in as that user");
+    // Signing in as someone else does not satisfy the hint: login_required, no code.
+    let r = login_from(&server, &admin, &r, "admin");
+    r.expect_see_other("/oidc/authorize", "back to the authorization endpoint");
+    let (q, _) = rp_answer(
+        &admin.follow(&r),
+        "signed in as another user than the hint's",
+    );
+    assert_eq!(param(&q, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&q, "code"), None);
 }
 
 both_backends!(
