@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod devices;
+pub mod eam_service;
 pub mod factors;
 pub mod i18n;
 pub mod keys;

@@ -9,7 +9,15 @@
 //!   delay). Nodes compare the row's version on every use and reload when it changed.
 //! - **Subject**: `sub` is the user's database id as a decimal string: stable for the life of
 //!   the account, never reused, the same for every client (public subject type).
-//! - **acr**: [`ACR_MFA`] when the session's `amr` contains `mfa`, else [`ACR_1FA`].
+//! - **acr**: [`ACR_MFA`] when the session's `amr` contains `mfa`, else [`ACR_1FA`]. A request
+//!   asking for [`ACR_MFA`] with a single-factor session steps up: a sign-in attempt for the
+//!   same user over a multi-factor combination, the steps the session already proves recorded
+//!   as passed (`start_step_up`); out of reach, an essential request answers
+//!   `unmet_authentication_requirements`.
+//! - **id_token_hint** at the authorization endpoint is verified like at logout (our keys,
+//!   RS256/ES256 only, our issuer, expiry not enforced); a hint naming another user asks for a
+//!   sign-in. **Implicit** `response_type=id_token` signs the ID token at once (no access
+//!   token). Requests with the Entra EAM client id go to [`crate::eam_service`].
 //! - **Codes** are single use through a compare-and-set in the store; a second presentation
 //!   revokes the refresh family and access tokens issued from the code. **Refresh tokens**
 //!   rotate on every use; replaying an old one revokes the family. **Access tokens** are
@@ -42,6 +50,7 @@ use passlogic_idp_core::oidc::types::{
     encode_form, AccessToken, ClientId, ClientRegistration, GrantType, Issuer, Prompt,
     RefreshToken, ResponseType, Scopes, Subject,
 };
+use passlogic_idp_core::pipeline::{self, Method};
 use passlogic_idp_core::seal::{Kek, Keyring};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -66,6 +75,8 @@ const LOGIN_MARKER_WINDOW_SECS: i64 = 15 * 60;
 /// The parameter the authorization endpoint adds to its own return URL: the time it sent the
 /// user to sign in. A session authenticated at or after it satisfies `prompt=login`/`max_age`.
 const LOGIN_MARKER: &str = "pl_auth_after";
+/// Added to the return URL of a step-up sign-in: step up at most once per request.
+const STEP_UP_MARKER: &str = "pl_step_up";
 /// Longest return path the sign-in pages keep (`web::login::safe_return_to`).
 const MAX_RETURN_TO: usize = 2048;
 /// Default delay before a rotated-in key signs (outlasts relying parties' JWKS caches).
@@ -236,10 +247,18 @@ pub enum AuthorizeOutcome {
         /// `/oidc/authorize?...` as a GET URL.
         return_to: String,
     },
-    /// Deliver the code.
+    /// Deliver the code or ID token.
     Respond(AuthorizationResponse),
     /// The access policy refuses this client to the user: show the denial page for this key.
     Denied(&'static str),
+    /// Step up: run the missing steps of this sign-in attempt (set it as the attempt cookie),
+    /// then come back to the authorization endpoint.
+    StepUp {
+        /// The attempt cookie value.
+        attempt_token: String,
+    },
+    /// An Entra ID external authentication method request ([`crate::eam_service`]).
+    Eam(crate::eam_service::EamOutcome),
 }
 
 /// A refused token-endpoint request.
@@ -368,14 +387,9 @@ impl OidcService {
         config.id_token_signing_algs = vec![Algorithm::Rs256];
         config.acr_values_supported = vec![ACR_MFA.to_owned(), ACR_1FA.to_owned()];
         let mut doc = config.document();
-        doc.response_types_supported = vec!["code".to_owned()];
-        doc.grant_types_supported = ["authorization_code", "refresh_token", "client_credentials"]
-            .map(str::to_owned)
-            .to_vec();
-        doc.token_endpoint_auth_methods_supported =
-            ["client_secret_basic", "client_secret_post", "none"]
-                .map(str::to_owned)
-                .to_vec();
+        // The core's defaults hold: code and id_token (implicit, and Entra EAM), query /
+        // fragment / form_post, the four client authentication methods.
+        doc.token_endpoint_auth_signing_alg_values_supported = vec!["RS256".into(), "ES256".into()];
         doc
     }
 
@@ -421,6 +435,12 @@ impl OidcService {
             Ok(c) => c,
             Err(e) => return Ok(AuthorizeOutcome::Page(e)),
         };
+        if let Some(config) = self.eam_config().await? {
+            if config.client_id == client_id {
+                let out = self.eam_authorize(&params, &config, ip).await?;
+                return Ok(AuthorizeOutcome::Eam(out));
+            }
+        }
         let Some(client) = self.client(client_id.as_str()).await? else {
             return Ok(AuthorizeOutcome::Page(AuthorizeError::page(
                 ErrorCode::InvalidRequest,
@@ -446,14 +466,31 @@ impl OidcService {
                 });
             }
         };
-        if request.response_type != ResponseType::Code {
-            return Ok(AuthorizeOutcome::Error(request.error(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type code is supported",
-            )));
-        }
         let now = self.now();
         let now_s = now.unix_timestamp();
+        // id_token_hint: one of our ID tokens (expiry not enforced, OIDC Core 3.1.2.1); it
+        // names the user the client expects.
+        let hint_sub = match &request.id_token_hint {
+            None => None,
+            Some(hint) => match self.verify_own_id_token(issuer, hint).await? {
+                Ok(c) => Some(c.sub),
+                Err(why) => {
+                    self.audit(
+                        "anonymous",
+                        "oidc.authorize",
+                        client_id.as_str(),
+                        false,
+                        json!({ "error": "invalid_request", "reason": why }),
+                        ip,
+                    )
+                    .await;
+                    return Ok(AuthorizeOutcome::Error(request.error(
+                        ErrorCode::InvalidRequest,
+                        format!("id_token_hint rejected: {why}"),
+                    )));
+                }
+            },
+        };
         // The session and its user, if usable.
         let mut current = None;
         if let Some(s) = session {
@@ -472,12 +509,21 @@ impl OidcService {
         let needs_login = match &current {
             None => true,
             Some((s, _)) if fresh(s) => false,
-            Some((s, _)) => {
+            Some((s, u)) => {
                 request.prompt == Some(Prompt::Login)
                     || request
                         .max_age
                         .is_some_and(|max| now_s.saturating_sub(s.auth_time) > max as i64)
+                    || hint_sub.as_ref().is_some_and(|h| *h != u.id.to_string())
             }
+        };
+        let resume_url = |params: Vec<(String, String)>| {
+            let mut kept: Vec<(String, String)> = params
+                .into_iter()
+                .filter(|(k, _)| k != LOGIN_MARKER)
+                .collect();
+            kept.push((LOGIN_MARKER.to_owned(), now_s.to_string()));
+            format!("/oidc/authorize?{}", encode_form(&kept))
         };
         if needs_login {
             if request.prompt == Some(Prompt::None) {
@@ -492,12 +538,7 @@ impl OidcService {
                 .await;
                 return Ok(AuthorizeOutcome::Error(request.login_required()));
             }
-            let mut kept: Vec<(String, String)> = params
-                .into_iter()
-                .filter(|(k, _)| k != LOGIN_MARKER)
-                .collect();
-            kept.push((LOGIN_MARKER.to_owned(), now_s.to_string()));
-            let return_to = format!("/oidc/authorize?{}", encode_form(&kept));
+            let return_to = resume_url(params);
             // The sign-in pages carry at most 2048 bytes of return path.
             if return_to.len() > MAX_RETURN_TO {
                 return Ok(AuthorizeOutcome::Error(request.error(
@@ -513,6 +554,22 @@ impl OidcService {
                 "no session",
             )));
         };
+        // The hint names another user than the one who just signed in (OIDC Core 3.1.2.1).
+        if hint_sub.as_ref().is_some_and(|h| *h != user.id.to_string()) {
+            self.audit(
+                &user.name,
+                "oidc.authorize",
+                client_id.as_str(),
+                false,
+                json!({ "error": "login_required", "reason": "id_token_hint names another user" }),
+                ip,
+            )
+            .await;
+            return Ok(AuthorizeOutcome::Error(request.error(
+                ErrorCode::LoginRequired,
+                "the id_token_hint names another user",
+            )));
+        }
         let service = ServiceRef::new(ServiceKind::OidcClient, client_id.as_str());
         if let Some(key) =
             crate::access::denial_for_session(&self.signin, &user, &session, &service, ip).await?
@@ -520,11 +577,42 @@ impl OidcService {
             return Ok(AuthorizeOutcome::Denied(key));
         }
         let acr = acr_for(&session.amr);
-        if request.acr_is_essential() && !request.requested_acr_values().iter().any(|a| a == acr) {
-            return Ok(AuthorizeOutcome::Error(request.error(
-                ErrorCode::AccessDenied,
-                "the requested acr cannot be satisfied",
-            )));
+        let requested = request.requested_acr_values();
+        if !requested.is_empty() && !requested.iter().any(|a| a == acr) {
+            // Step-up: multi-factor asked, single-factor session. Once per request.
+            let wants_mfa = acr == ACR_1FA && requested.iter().any(|a| a == ACR_MFA);
+            let stepped = params.iter().any(|(k, _)| k == STEP_UP_MARKER);
+            if wants_mfa && !stepped && request.prompt != Some(Prompt::None) {
+                let mut next = params.clone();
+                next.push((STEP_UP_MARKER.to_owned(), "1".to_owned()));
+                let return_to = resume_url(next);
+                if return_to.len() <= MAX_RETURN_TO {
+                    if let Some(attempt_token) =
+                        self.start_step_up(&user, &session, &return_to, ip).await?
+                    {
+                        return Ok(AuthorizeOutcome::StepUp { attempt_token });
+                    }
+                }
+            }
+            if request.acr_is_essential() {
+                let code = if request.prompt == Some(Prompt::None) && wants_mfa {
+                    ErrorCode::InteractionRequired
+                } else {
+                    ErrorCode::UnmetAuthenticationRequirements
+                };
+                self.audit(
+                    &user.name,
+                    "oidc.authorize",
+                    client_id.as_str(),
+                    false,
+                    json!({ "error": code.as_str(), "acr": acr, "requested": requested }),
+                    ip,
+                )
+                .await;
+                return Ok(AuthorizeOutcome::Error(
+                    request.error(code, "the requested acr cannot be satisfied"),
+                ));
+            }
         }
         let auth = UserAuthentication {
             sub: Subject::new(user.id.to_string()),
@@ -532,6 +620,29 @@ impl OidcService {
             acr: Some(acr.to_owned()),
             amr: session.amr.clone(),
         };
+        if request.response_type == ResponseType::IdToken {
+            // Implicit: the ID token itself, no access token (no at_hash).
+            let keys = self.key_set().await?;
+            let key = keys.require_active(now)?;
+            let mut c: IdTokenClaims =
+                claims::IdTokenParams::new(issuer, &request.client_id, &auth, now)
+                    .nonce(request.nonce.as_ref())
+                    .claims(key.alg());
+            c.azp = Some(request.client_id.as_str().to_owned());
+            let id_token = claims::sign_id_token(&c, key)?;
+            self.audit(
+                &user.name,
+                "oidc.authorize",
+                client_id.as_str(),
+                true,
+                json!({ "response_type": "id_token", "acr": acr }),
+                ip,
+            )
+            .await;
+            return Ok(AuthorizeOutcome::Respond(
+                request.id_token_response(&id_token, issuer),
+            ));
+        }
         let (code, grant) = token::issue_code(
             &request,
             &auth,
@@ -561,6 +672,104 @@ impl OidcService {
         Ok(AuthorizeOutcome::Respond(
             request.code_response(&code, issuer),
         ))
+    }
+
+    /// Verifies one of our own ID tokens (signature by a published key, RS256/ES256 only, our
+    /// issuer; expiry not enforced: hints may be old). `Ok(Err(why))` when refused.
+    pub async fn verify_own_id_token(
+        &self,
+        issuer: &Issuer,
+        token: &str,
+    ) -> anyhow::Result<Result<IdTokenClaims, String>> {
+        let keys = self.key_set().await?;
+        let verified = match jose::verify_jws(
+            token,
+            &keys.verifying_keys(self.now()),
+            &[Algorithm::Rs256, Algorithm::Es256],
+        ) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let Ok(c) = verified.claims::<IdTokenClaims>() else {
+            return Ok(Err("not an ID token".to_owned()));
+        };
+        if c.iss != issuer.as_str() {
+            return Ok(Err("issued by another provider".to_owned()));
+        }
+        Ok(Ok(c))
+    }
+
+    /// Starts a step-up sign-in for the signed-in `user`: an attempt over one multi-factor
+    /// combination of their policy that they are enrolled in, with the leading steps the
+    /// session's `amr` already proves recorded as passed, so only the missing steps remain.
+    /// `None` when the user has no such combination (or cannot sign in).
+    async fn start_step_up(
+        &self,
+        user: &crate::store::UserRow,
+        session: &SessionRow,
+        return_to: &str,
+        ip: Option<&str>,
+    ) -> anyhow::Result<Option<String>> {
+        if !user.enabled || user.locked {
+            return Ok(None);
+        }
+        let policy = self.signin.policy_for(Some(user.id)).await?;
+        let enrolled = self.signin.enrolled(user).await?;
+        let passed = |m: &Method| m.amr().iter().all(|a| session.amr.iter().any(|s| s == a));
+        let best = pipeline::offered_combinations(&policy.combinations, &enrolled, false)
+            .into_iter()
+            .filter(|c| c.methods().len() >= 2)
+            .map(|c| {
+                let done = c.methods().iter().take_while(|m| passed(m)).count();
+                let done = done.min(c.methods().len() - 1);
+                (c, done)
+            })
+            .max_by_key(|(_, done)| *done);
+        let Some((combo, done)) = best else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let now_s = now.unix_timestamp();
+        let token = crate::tokens::new_token();
+        let id = crate::tokens::hash_token(&token);
+        let mut attempt = pipeline::Attempt::new(
+            id.clone(),
+            vec![combo.clone()],
+            now,
+            Duration::seconds(LOGIN_MARKER_WINDOW_SECS),
+        )
+        .map_err(|e| anyhow::anyhow!("step-up attempt: {e}"))?;
+        for m in &combo.methods()[..done] {
+            attempt
+                .record(&id, *m, now)
+                .map_err(|e| anyhow::anyhow!("step-up attempt: {e}"))?;
+        }
+        self.store()
+            .create_attempt(
+                &crate::store::AttemptRow {
+                    id,
+                    tenant_id: self.tenant(),
+                    user_id: Some(user.id),
+                    login_name: user.name.clone(),
+                    state: crate::store::AttemptState::Steps,
+                    return_to: return_to.to_owned(),
+                    expires_at: now_s + LOGIN_MARKER_WINDOW_SECS,
+                    pipeline: serde_json::to_string(&attempt)?,
+                    version: 0,
+                },
+                now_s,
+            )
+            .await?;
+        self.audit(
+            &user.name,
+            "oidc.step_up",
+            &user.name,
+            true,
+            json!({ "combination": combo.label(), "already_passed": done }),
+            ip,
+        )
+        .await;
+        Ok(Some(token))
     }
 
     // -- client authentication ------------------------------------------------------------

@@ -11,7 +11,8 @@
 //!    signed ([`validate_id_token_hint`]): signature (RS256, Entra's JWKS), issuer and audience
 //!    fully, expiry deliberately not.
 //! 2. The server authenticates the user it linked to the hint's `oid` + `tid` (Microsoft's
-//!    advice) with one PassLogic factor, within Entra's ~10 minute window.
+//!    advice; or, when [`EamConfig::link_claim`] is set, the user named by that claim, given in
+//!    [`EntraHint::link_value`]) with one PassLogic factor, within Entra's ~10 minute window.
 //! 3. [`EamRequest::respond`] builds and signs the id_token: `sub` = the hint's `sub`, the
 //!    request's `nonce`, exactly one `acr` chosen from the requested values
 //!    ([`select_acr`]), `amr` a one-element array. Or, on failure, [`EamRequest::deny`] gives
@@ -83,6 +84,10 @@ pub struct EamConfig {
     /// Entra's signing keys (from `https://login.microsoftonline.com/common/discovery/v2.0/keys`
     /// or the tenant's keys URL), fetched and cached by the server.
     pub entra_keys: Jwks,
+    /// The hint claim that names the local user when it is not linked by `oid` + `tid`
+    /// (e.g. `preferred_username`): its value is copied to [`EntraHint::link_value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_claim: Option<String>,
 }
 
 impl EamConfig {
@@ -101,6 +106,7 @@ impl EamConfig {
             allowed_tenants: Vec::new(),
             expected_audiences: vec![app_id.into()],
             entra_keys,
+            link_claim: None,
         }
     }
 }
@@ -120,6 +126,9 @@ pub struct EntraHint {
     pub name: Option<String>,
     /// `iss` (already checked).
     pub iss: String,
+    /// The value of [`EamConfig::link_claim`] in the hint, when configured and a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_value: Option<String>,
 }
 
 /// A validated EAM request. Serde data: keep it with the sign-in attempt.
@@ -328,6 +337,11 @@ pub fn validate_id_token_hint(hint: &str, config: &EamConfig) -> Result<EntraHin
         preferred_username: text("preferred_username").map(str::to_owned),
         name: text("name").map(str::to_owned),
         iss: iss.to_owned(),
+        link_value: config
+            .link_claim
+            .as_deref()
+            .and_then(text)
+            .map(str::to_owned),
     })
 }
 

@@ -45,6 +45,9 @@ pub enum ErrorCode {
     InvalidGrant,
     /// `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// `unmet_authentication_requirements` (OpenID Connect Core Unmet Authentication
+    /// Requirements 1.0): an essential `acr` cannot be satisfied.
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -66,6 +69,7 @@ impl ErrorCode {
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }

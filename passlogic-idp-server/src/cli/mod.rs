@@ -6,6 +6,7 @@ mod api_token;
 mod authenticator;
 mod client;
 mod device;
+mod eam;
 mod policy;
 mod seed;
 mod sp;
@@ -111,6 +112,11 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: client::ClientCommand,
+    },
+    /// Microsoft Entra ID external authentication method (EAM).
+    Eam {
+        #[command(subcommand)]
+        command: eam::EamCommand,
     },
     /// SAML service providers.
     Sp {
@@ -322,6 +328,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = client::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Eam { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = eam::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -36,6 +36,7 @@ pub use devices::{DeviceRow, Registration};
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use groups::GroupRow;
+pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use seed::SeedUser;
 pub use sessions::SessionRow;

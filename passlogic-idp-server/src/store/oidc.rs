@@ -7,6 +7,7 @@
 //! Protocol values are the core's serde types, stored as JSON in `data` columns; the columns
 //! beside them are what queries filter on.
 
+use passlogic_idp_core::oidc::jose::Jwks;
 use passlogic_idp_core::oidc::types::{
     ClientId, ClientRegistration, GrantType, ResponseType, TokenEndpointAuthMethod,
 };
@@ -67,11 +68,29 @@ type ClientTuple = (
     String,
     String,
     String,
+    Option<String>,
 );
 
 fn client_from_row(r: ClientTuple) -> anyhow::Result<ClientRegistration> {
-    let (client_id, is_public, secret_hash, method, redirects, post_logout, scopes, grants, rts) =
-        r;
+    let (
+        client_id,
+        is_public,
+        secret_hash,
+        method,
+        redirects,
+        post_logout,
+        scopes,
+        grants,
+        rts,
+        jwks,
+    ) = r;
+    let jwks = match jwks {
+        Some(text) => Some(
+            Jwks::from_json(&text)
+                .map_err(|e| anyhow::anyhow!("client {client_id}: stored jwks: {e}"))?,
+        ),
+        None => None,
+    };
     let token_endpoint_auth_method = parse_auth_method(&method)
         .ok_or_else(|| anyhow::anyhow!("client {client_id}: unknown auth method {method:?}"))?;
     let grant_types: Vec<GrantType> = serde_json::from_str(&grants)?;
@@ -87,7 +106,7 @@ fn client_from_row(r: ClientTuple) -> anyhow::Result<ClientRegistration> {
             .map(str::to_owned)
             .collect(),
         token_endpoint_auth_method,
-        jwks: None,
+        jwks,
         client_secret_hash: secret_hash,
         response_types,
         grant_types,
@@ -95,7 +114,7 @@ fn client_from_row(r: ClientTuple) -> anyhow::Result<ClientRegistration> {
 }
 
 const CLIENT_COLUMNS: &str = "client_id, is_public, secret_hash, auth_method, redirect_uris, \
-     post_logout_redirect_uris, allowed_scopes, grant_types, response_types";
+     post_logout_redirect_uris, allowed_scopes, grant_types, response_types, jwks";
 
 impl Store {
     // -- signing keys ---------------------------------------------------------------------
@@ -196,7 +215,8 @@ impl Store {
         let r = sqlx::query(
             "INSERT INTO oidc_clients (tenant_id, client_id, is_public, secret_hash, auth_method, \
              redirect_uris, post_logout_redirect_uris, allowed_scopes, grant_types, response_types, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+             created_at, jwks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(tenant_id)
         .bind(c.client_id.as_str())
@@ -209,6 +229,7 @@ impl Store {
         .bind(serde_json::to_string(&c.grant_types)?)
         .bind(serde_json::to_string(&c.response_types)?)
         .bind(now)
+        .bind(c.jwks.as_ref().map(Jwks::to_json))
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -479,5 +500,155 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+}
+
+/// A pending Entra EAM request (see [`Store::create_eam_pending`]).
+#[derive(Clone, Debug)]
+pub struct EamPendingRow {
+    /// The linked user being asked for a second factor.
+    pub user_id: i64,
+    /// The core's `EamRequest` as JSON.
+    pub data: String,
+    /// When the request arrived (a session must be at least this fresh to answer it).
+    pub started_at: i64,
+}
+
+/// Entra ID external authentication method: configuration, linked identities, pending
+/// requests.
+impl Store {
+    /// The tenant's EAM configuration (the core's `EamConfig` as JSON), if configured.
+    pub async fn eam_config(&self, tenant_id: i64) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT config FROM eam_config WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Creates or replaces the tenant's EAM configuration.
+    pub async fn set_eam_config(
+        &self,
+        tenant_id: i64,
+        config: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO eam_config (tenant_id, config, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET config = $2, updated_at = $3",
+        )
+        .bind(tenant_id)
+        .bind(config)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Links an external identity to a user; `false` if it is linked already (to anyone).
+    pub async fn link_external_identity(
+        &self,
+        tenant_id: i64,
+        provider: &str,
+        issuer_key: &str,
+        subject: &str,
+        user_id: i64,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO external_identities \
+             (tenant_id, provider, issuer_key, subject, user_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(provider)
+        .bind(issuer_key)
+        .bind(subject)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The user an external identity is linked to.
+    pub async fn external_identity_user(
+        &self,
+        tenant_id: i64,
+        provider: &str,
+        issuer_key: &str,
+        subject: &str,
+    ) -> anyhow::Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM external_identities WHERE tenant_id = $1 AND provider = $2 \
+             AND issuer_key = $3 AND subject = $4",
+        )
+        .bind(tenant_id)
+        .bind(provider)
+        .bind(issuer_key)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Stores a pending EAM request under `id` (a token hash); drops expired ones.
+    pub async fn create_eam_pending(
+        &self,
+        tenant_id: i64,
+        id: &str,
+        row: &EamPendingRow,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM eam_pending WHERE expires_at <= $1")
+            .bind(row.started_at)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO eam_pending (id, tenant_id, user_id, data, started_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(row.user_id)
+        .bind(&row.data)
+        .bind(row.started_at)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes (reads and deletes) a live pending EAM request: exactly one caller gets it.
+    pub async fn take_eam_pending(
+        &self,
+        tenant_id: i64,
+        id: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<EamPendingRow>> {
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "DELETE FROM eam_pending WHERE id = $1 AND tenant_id = $2 AND expires_at > $3 \
+             RETURNING user_id, data, started_at",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(user_id, data, started_at)| EamPendingRow {
+            user_id,
+            data,
+            started_at,
+        }))
+    }
+
+    /// How many EAM requests are pending (tests and diagnostics).
+    pub async fn count_eam_pending(&self, tenant_id: i64) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM eam_pending WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -12,6 +12,8 @@
 //! | `POST /oidc/revoke` | RFC 7009 |
 //! | `POST /oidc/introspect` | RFC 7662 |
 //! | `GET, POST /oidc/logout` | RP-initiated logout |
+//! | `GET /oidc/eam/resume` | Entra EAM: answer Entra after the second-factor steps ([`crate::eam_service`]) |
+//! | `POST /oidc/eam/cancel` | Entra EAM: the user cancels the attempt in progress (`access_denied`) |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use serde_json::json;
 
 use super::pages::{self, Chrome};
 use super::{cookies, AppState};
+use crate::eam_service::EamOutcome;
 use crate::i18n::{Lang, Texts};
 use crate::oidc_service::{AuthorizeOutcome, LogoutOutcome, TokenFailure};
 
@@ -43,6 +46,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/oidc/revoke", post(revoke))
         .route("/oidc/introspect", post(introspect))
         .route("/oidc/logout", get(logout_get).post(logout_post))
+        .route("/oidc/eam/resume", get(eam_resume))
+        .route("/oidc/eam/cancel", post(eam_cancel))
 }
 
 #[derive(Template)]
@@ -331,6 +336,146 @@ async fn authorize(
             Some(url) => (jar, Redirect::to(&url)).into_response(),
             None => form_post(lang, &uri, jar, r.redirect_uri.as_str(), r.params),
         },
+        Ok(AuthorizeOutcome::Eam(out)) => eam_answer(&state, out, lang, &uri, jar, &ip).await,
+        Ok(AuthorizeOutcome::StepUp { attempt_token }) => {
+            run_attempt(&state, attempt_token, lang, &uri, jar, &ip).await
+        }
+        Err(e) => pages::internal(lang, &uri, &e),
+    }
+}
+
+// -- Entra external authentication method ---------------------------------------------------
+
+async fn eam_answer(
+    state: &AppState,
+    out: EamOutcome,
+    lang: Lang,
+    uri: &Uri,
+    jar: CookieJar,
+    ip: &str,
+) -> Response {
+    match out {
+        EamOutcome::Page(why) => error_page(
+            lang,
+            uri,
+            jar,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &why,
+        ),
+        EamOutcome::FormPost { action, fields } => form_post(lang, uri, jar, &action, fields),
+        EamOutcome::SignIn { attempt_token } => {
+            run_attempt(state, attempt_token, lang, uri, jar, ip).await
+        }
+    }
+}
+
+/// Sets a sign-in attempt the service started (EAM, step-up) as the attempt cookie and sends
+/// the browser to its first due step.
+async fn run_attempt(
+    state: &AppState,
+    attempt_token: String,
+    lang: Lang,
+    uri: &Uri,
+    jar: CookieJar,
+    ip: &str,
+) -> Response {
+    let attempt = state.signin.attempt(&attempt_token).await;
+    let jar = jar.add(cookies::build(
+        cookies::ATTEMPT,
+        attempt_token,
+        state.secure_cookies,
+    ));
+    match attempt {
+        Ok(Some(a)) => super::login::go_next(state, &a, jar, lang, uri, ip).await,
+        Ok(None) => pages::attempt_gone(jar, lang, uri),
+        Err(e) => pages::internal(lang, uri, &e),
+    }
+}
+
+async fn eam_resume(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(issuer) = issuer(&state) else {
+        return disabled();
+    };
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    let params = params_of(&query.unwrap_or_default()).unwrap_or_default();
+    let token = jar.get(cookies::SESSION).map(|c| c.value().to_owned());
+    let session = match &token {
+        Some(t) => match state.signin.session(t).await {
+            Ok(s) => s,
+            Err(e) => return pages::internal(lang, &uri, &e),
+        },
+        None => None,
+    };
+    let ip = ip(&addr);
+    let out = match state
+        .oidc
+        .eam_resume(&issuer, &params, session.as_ref(), Some(&ip))
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    // The EAM sign-in's session served this one answer: end it.
+    let jar = match (&out, token) {
+        (EamOutcome::FormPost { .. }, Some(t)) if session.is_some() => {
+            if let Err(e) = state.signin.sign_out(&t, Some(&ip)).await {
+                return pages::internal(lang, &uri, &e);
+            }
+            jar.remove(cookies::removal(cookies::SESSION))
+        }
+        _ => jar,
+    };
+    eam_answer(&state, out, lang, &uri, jar, &ip).await
+}
+
+async fn eam_cancel(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: String,
+) -> Response {
+    if issuer(&state).is_none() {
+        return disabled();
+    }
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    let form = params_of(&body).unwrap_or_default();
+    let csrf = crate::oidc_service::single(&form, "csrf").unwrap_or("");
+    if !super::csrf::valid(&jar, csrf) {
+        return pages::forbidden(jar, lang, &uri);
+    }
+    let ip = ip(&addr);
+    // The attempt in progress says which EAM request it serves (its return URL).
+    let attempt = match super::login::current_attempt(&state, &jar).await {
+        Ok(a) => a,
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let pending = attempt.as_ref().and_then(|a| {
+        a.return_to
+            .strip_prefix(crate::eam_service::RESUME_PATH)
+            .and_then(|q| q.strip_prefix('?'))
+            .and_then(params_of)
+    });
+    let (Some(attempt), Some(pending)) = (attempt, pending) else {
+        return pages::attempt_gone(jar, lang, &uri);
+    };
+    if let Err(e) = state.signin.store.finish_attempt(&attempt.id).await {
+        return pages::internal(lang, &uri, &e);
+    }
+    match state.oidc.eam_cancel(&pending, Some(&ip)).await {
+        Ok(out) => {
+            let jar = jar.remove(cookies::removal(cookies::ATTEMPT));
+            eam_answer(&state, out, lang, &uri, jar, &ip).await
+        }
         Err(e) => pages::internal(lang, &uri, &e),
     }
 }
