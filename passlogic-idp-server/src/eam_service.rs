@@ -317,6 +317,22 @@ impl OidcService {
             .await;
             return Ok(refusal(&request.deny(EamErrorKind::AmrNotAcceptable)));
         };
+        // The access policy governs Entra like any other client (service
+        // `oidc_client:EAM_CLIENT_ID`): a refusal is Entra's `access_denied`.
+        if let Some(user) = self.signin.store.user_by_id(row.user_id).await? {
+            let service = passlogic_idp_core::policy::directory::ServiceRef::new(
+                passlogic_idp_core::policy::directory::ServiceKind::OidcClient,
+                request.client_id.as_str(),
+            );
+            if let Some(key) =
+                crate::access::denial_for_session(&self.signin, &user, session, &service, ip)
+                    .await?
+            {
+                self.eam_audit(&subject, false, json!({ "reason": key }), ip)
+                    .await;
+                return Ok(refusal(&request.deny(EamErrorKind::AccessDenied)));
+            }
+        }
         let keys = self.key_set().await?;
         let now = self.signin.clock.now();
         match request.respond(issuer, &amr, &keys, now, ID_TOKEN_LIFETIME) {

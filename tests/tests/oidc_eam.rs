@@ -527,7 +527,34 @@ fn eam_in_chromium() {
     assert_eq!(claims["acr"], "possessionorinherence");
 }
 
+/// The access policy governs Entra like any client: a user whose group may not use the EAM
+/// client passes the second factor but Entra gets `access_denied`, and no id_token.
+fn eam_denied_by_access_policy(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    configure(&server, &[]);
+    server.cli_ok(&["eam", "link", "demo-mfa", "--tid", TID, "--oid", OID]);
+    let policy = server.data_dir().join("access.json");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"{{"groups": [{{"group": "mfa", "services": {{"allow": ["*"],
+                "deny": ["oidc_client:{CLIENT}"]}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    server.cli_ok(&["access-policy", "put", policy.to_str().unwrap()]);
+    let secret = line_value(&server.log(), "totp");
+    let b = server.browser();
+    let p = round_trip(&server, &b, None, &secret, 0);
+    assert_access_denied(&p, "group denied the EAM client");
+    assert!(
+        server.log().contains("deny.service"),
+        "refused by the access policy, not for another reason"
+    );
+}
+
 both_backends!(
+    eam_denied_by_access_policy,
     eam_fixture_round_trip,
     eam_forged_hints_refused,
     eam_refusals_and_link_claim
