@@ -65,6 +65,14 @@ pub struct AuthPolicy {
     pub pin_with_code_in_one_field: bool,
     /// HOTP look-ahead window for hardware tokens (default 10).
     pub hotp_look_ahead: u64,
+    /// RADIUS: the `Class` attribute of an Access-Accept for users under this policy (default
+    /// none), e.g. a VPN gateway's group name.
+    pub radius_class: Option<String>,
+    /// RADIUS: the `Filter-Id` attribute of an Access-Accept (default none), e.g. an ACL name.
+    pub radius_filter_id: Option<String>,
+    /// Forward authentication: names of the protected web apps users under this policy may
+    /// open (default `None`: every registered app; an empty list: none).
+    pub forward_auth_apps: Option<Vec<String>>,
 }
 
 impl Default for AuthPolicy {
@@ -82,6 +90,9 @@ impl Default for AuthPolicy {
             totp: TotpParams::default(),
             pin_with_code_in_one_field: false,
             hotp_look_ahead: 10,
+            radius_class: None,
+            radius_filter_id: None,
+            forward_auth_apps: None,
         }
     }
 }
@@ -109,6 +120,14 @@ impl AuthPolicy {
             return Err("at least one factor combination is required".into());
         }
         self.totp.validate().map_err(|e| e.to_string())?;
+        for (name, v) in [
+            ("radius_class", &self.radius_class),
+            ("radius_filter_id", &self.radius_filter_id),
+        ] {
+            if v.as_ref().is_some_and(|v| v.is_empty() || v.len() > 253) {
+                return Err(format!("{name} must be 1 to 253 bytes"));
+            }
+        }
         if self.grid_ttl_secs <= 0 || self.session_lifetime_secs <= 0 {
             return Err("lifetimes must be positive".into());
         }

@@ -13,8 +13,10 @@ mod attempts;
 mod audit;
 mod directory;
 mod factors;
+mod forward;
 mod oidc;
 mod once;
+mod radius;
 mod saml;
 mod sessions;
 
@@ -29,7 +31,9 @@ pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
+pub use forward::ForwardAppRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use sessions::SessionRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -135,6 +139,7 @@ impl Store {
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM used_once WHERE expires_at <= $1",
             "DELETE FROM saml_pending_requests WHERE expires_at <= $1",
+            "DELETE FROM radius_states WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

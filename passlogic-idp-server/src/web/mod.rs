@@ -5,6 +5,7 @@ mod account;
 mod assets;
 mod cookies;
 mod csrf;
+mod forward;
 mod login;
 mod oidc;
 mod pages;
@@ -35,6 +36,13 @@ pub struct AppState {
     pub oidc: crate::oidc_service::OidcService,
     /// The SAML 2.0 identity provider.
     pub saml: crate::saml_service::SamlService,
+    /// Forward authentication settings (`/auth/forward`, `/auth/start`).
+    pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
+}
+
+/// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
+pub fn set_session_cookie_domain(domain: &str) {
+    cookies::set_session_domain(domain);
 }
 
 /// Options of the router that are not state.
@@ -83,6 +91,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             "/account/pin",
             get(account::pin_page).post(account::pin_submit),
         )
+        .route("/auth/forward", get(forward::forward))
+        .route("/auth/start", get(forward::start))
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
         .merge(oidc::routes())
