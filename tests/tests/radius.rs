@@ -26,6 +26,27 @@ fn line_value(out: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
 }
 
+/// The value of the last `key: ` line (a restarted server prints its lines again).
+fn last_line_value(out: &str, key: &str) -> String {
+    out.lines()
+        .rev()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
+}
+
+fn oathtool_hotp(hex_seed: &str, counter: u64) -> String {
+    let out = Command::new("oathtool")
+        .args(["--hotp", "-c", &counter.to_string(), hex_seed])
+        .output()
+        .expect("oathtool is needed (apt-get install oathtool)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 fn oathtool_totp(secret: &str) -> String {
     let at = common::now_unix();
     let out = Command::new("oathtool")
@@ -536,6 +557,134 @@ fn duplicate_answered_once(backend: Backend) {
     assert_eq!(third[0], 3);
     assert_eq!(server.user_show("dupuser")["failed_attempts"], 2);
 }
+
+/// PIN in the first request, then an Access-Challenge for the TOTP code (no --pin-with-code).
+fn pin_then_totp_challenge(backend: Backend) {
+    let (server, addr, secret) = start(backend);
+    user_with_policy(&server, "twostep", "{}", &["--combinations", "pin+totp"]);
+    let totp = line_value(&server.cli_ok(&["user", "enrol-app", "twostep"]), "totp");
+    cli_with_stdin(&server, &["user", "set-pin", "twostep"], "5931\n");
+    let c = radclient(
+        &addr,
+        &secret,
+        "User-Name = \"twostep\", User-Password = \"5931\", Message-Authenticator = 0x00",
+    );
+    c.expect("Access-Challenge", "PIN right: the TOTP step");
+    assert_eq!(
+        c.reply_message(),
+        "Enter the code from your authenticator app"
+    );
+    let done = radclient(
+        &addr,
+        &secret,
+        &format!(
+            "User-Name = \"twostep\", User-Password = \"{}\", State = {}, \
+             Message-Authenticator = 0x00",
+            oathtool_totp(&totp),
+            c.get("State").unwrap()
+        ),
+    );
+    done.expect("Access-Accept", "PIN, then TOTP");
+    assert!(done.get("Class").is_none(), "no Class without radius_class");
+    // A wrong PIN: rejected at once, no challenge.
+    radclient(
+        &addr,
+        &secret,
+        "User-Name = \"twostep\", User-Password = \"0000\", Message-Authenticator = 0x00",
+    )
+    .expect("Access-Reject", "wrong PIN");
+}
+
+/// PIN + HOTP hardware-token code in one password; lockout shared with the web.
+fn pin_plus_hotp_token_and_lockout(backend: Backend) {
+    const SEED_HEX: &str = "3132333435363738393031323334353637383930";
+    let (server, addr, secret) = start(backend);
+    let csv = server.data_dir().join("tokens.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "serial,seed,algorithm,digits,period,counter,encoding\nHW-9,{SEED_HEX},SHA1,6,,0,hex\n"
+        ),
+    )
+    .unwrap();
+    server.cli_ok(&["token", "import", "--csv", csv.to_str().unwrap()]);
+    user_with_policy(
+        &server,
+        "tokuser",
+        "{}",
+        &[
+            "--combinations",
+            "pin+hardware_token",
+            "--pin-with-code",
+            "--lockout",
+            "3",
+        ],
+    );
+    server.cli_ok(&["token", "assign", "HW-9", "tokuser"]);
+    cli_with_stdin(&server, &["user", "set-pin", "tokuser"], "7204\n");
+    let req = |pw: &str| {
+        radclient(
+            &addr,
+            &secret,
+            &format!(
+                "User-Name = \"tokuser\", User-Password = \"{pw}\", Message-Authenticator = 0x00"
+            ),
+        )
+    };
+    req(&format!("7204{}", oathtool_hotp(SEED_HEX, 0))).expect("Access-Accept", "PIN + HOTP code");
+    for _ in 0..3 {
+        req("7204000000").expect("Access-Reject", "wrong code");
+    }
+    let shown = server.user_show("tokuser");
+    assert_eq!(shown["failed_attempts"], 3, "{shown}");
+    assert_eq!(shown["locked"], true, "{shown}");
+    req(&format!("7204{}", oathtool_hotp(SEED_HEX, 1)))
+        .expect("Access-Reject", "right PIN and code while locked");
+    // The web sign-in sees the same lock.
+    let b = server.browser();
+    b.get("/login");
+    b.post_form("/login", &[("username", "tokuser")]);
+    b.get("/login/pin");
+    b.post_form(
+        "/login/pin",
+        &[("otp", &format!("7204{}", oathtool_hotp(SEED_HEX, 2)))],
+    )
+    .expect_status(401, "locked on the web too");
+    server.cli_ok(&["user", "unlock", "tokuser"]);
+    req(&format!("7204{}", oathtool_hotp(SEED_HEX, 3))).expect("Access-Accept", "after unlock");
+}
+
+/// `keys rotate-kek` re-seals the clients' shared secrets: same demo secret after a restart.
+fn shared_secret_survives_kek_rotation(backend: Backend) {
+    let (mut server, _addr, secret) = start(backend);
+    server.stop();
+    let out = server.cli_ok(&["keys", "rotate-kek"]);
+    assert!(out.contains("resealed: "), "{out}");
+    server.start_again();
+    let log = server.log();
+    let addr = last_line_value(&log, "radius");
+    assert_eq!(last_line_value(&log, "radius-secret"), secret);
+    radclient(
+        &addr,
+        &secret,
+        "User-Name = \"demo\", User-Password = \"x\", Message-Authenticator = 0x00",
+    )
+    .expect("Access-Challenge", "answered after the rotation");
+    let db = server.data_dir_bytes();
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the shared secret is not stored in plain text"
+    );
+    if let Some(pg) = server.pg() {
+        assert!(!pg.dump().contains(&secret), "not in PostgreSQL either");
+    }
+}
+
+both_backends!(
+    pin_then_totp_challenge,
+    pin_plus_hotp_token_and_lockout,
+    shared_secret_survives_kek_rotation,
+);
 
 both_backends!(
     pin_plus_totp_accept_and_wrong_code_reject,
