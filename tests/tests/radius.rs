@@ -63,7 +63,10 @@ fn start(backend: Backend) -> (TestServer, String, String) {
     let log = server.log();
     let addr = line_value(&log, "radius");
     let secret = line_value(&log, "radius-secret");
-    assert!(secret.len() >= 16, "demo secret {secret:?}");
+    assert!(
+        secret.len() == 32 && secret.chars().all(|c| c.is_ascii_alphanumeric()),
+        "demo secret {secret:?}"
+    );
     (server, addr, secret)
 }
 
@@ -128,8 +131,13 @@ impl Reply {
 
 /// Sends one Access-Request with radclient (`attrs` in radclient's syntax).
 fn radclient(addr: &str, secret: &str, attrs: &str) -> Reply {
+    // The secret from a file: on the command line one starting with `-` would be an option.
+    let secret_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret_file.path(), secret).unwrap();
     let mut child = Command::new("radclient")
-        .args(["-x", "-r", "1", "-t", "2", addr, "auth", secret])
+        .args(["-x", "-r", "1", "-t", "2", "-S"])
+        .arg(secret_file.path())
+        .args([addr, "auth"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -282,6 +290,10 @@ fn pin_plus_totp_accept_and_wrong_code_reject(backend: Backend) {
     .expect("Access-Reject", "unknown user's answer");
     let log = server.log();
     assert!(log.contains("signin.success"), "audited as a sign-in");
+    assert!(
+        log.contains("event=radius.accept"),
+        "and as a RADIUS accept"
+    );
     assert!(!log.contains("4827"), "the PIN never reaches the log");
 }
 

@@ -26,9 +26,15 @@ pub fn client_aad(tenant_id: i64, name: &str) -> Vec<u8> {
     format!("passlogic:radius-client:tenant:{tenant_id}:name:{name}").into_bytes()
 }
 
-/// A new random shared secret (256 bits, base64url: 43 printable characters).
+/// Length of a generated shared secret: 32 letters and digits, about 190 bits. Letters and
+/// digits only, so no gateway's input field or command line (`radclient`, a secret starting
+/// with `-`) trips over it; 32 characters fit every gateway we know (Palo Alto allows 64).
+pub const GENERATED_SECRET_LEN: usize = 32;
+
+/// A new random shared secret of [`GENERATED_SECRET_LEN`] letters and digits.
 pub fn generate_secret() -> String {
-    crate::tokens::new_token()
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, GENERATED_SECRET_LEN)
 }
 
 /// Opens a client's shared secret.

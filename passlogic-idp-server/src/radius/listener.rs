@@ -6,14 +6,21 @@
 //! (`radius.unknown_client`, `radius.dropped` with the reason). A retransmission (same source
 //! address and port, Identifier and Request Authenticator, RFC 5080) gets the stored reply bytes
 //! without re-checking anything, so it is counted once; one still being processed is dropped.
+//!
+//! Refusals are audited at most once a minute per source address and event (the rest go to
+//! the debug log), so a flood of junk datagrams cannot flood the audit trail. Known gap: the
+//! number of datagrams handled concurrently is not bounded yet (PIN hashes are, by the sign-in
+//! service's semaphore).
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use passlogic_idp_core::radius::auth::{self, RequestPolicy};
 use passlogic_idp_core::radius::dedup::{DedupKey, DuplicateCache, Lookup};
 use passlogic_idp_core::radius::packet::{Code, MAX_PACKET_LEN};
 use serde_json::json;
+use time::{Duration, OffsetDateTime};
 use tokio::net::UdpSocket;
 
 use super::clients;
@@ -25,6 +32,35 @@ pub struct Listener {
     socket: UdpSocket,
     service: RadiusService,
     cache: Mutex<DuplicateCache>,
+    refusals: Mutex<RefusalLog>,
+}
+
+/// When each (source address, event) refusal was last audited.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    seen: HashMap<(IpAddr, &'static str), OffsetDateTime>,
+}
+
+impl RefusalLog {
+    const QUIET: Duration = Duration::minutes(1);
+    const MAX_ENTRIES: usize = 4096;
+
+    /// Whether this refusal should be audited now (and remember that it was).
+    fn should_audit(&mut self, ip: IpAddr, event: &'static str, now: OffsetDateTime) -> bool {
+        if self.seen.len() >= Self::MAX_ENTRIES {
+            self.seen.retain(|_, t| now - *t < Self::QUIET);
+            if self.seen.len() >= Self::MAX_ENTRIES {
+                self.seen.clear();
+            }
+        }
+        match self.seen.get(&(ip, event)) {
+            Some(t) if now - *t < Self::QUIET => false,
+            _ => {
+                self.seen.insert((ip, event), now);
+                true
+            }
+        }
+    }
 }
 
 impl Listener {
@@ -37,6 +73,7 @@ impl Listener {
             socket,
             service,
             cache: Mutex::new(DuplicateCache::default()),
+            refusals: Mutex::new(RefusalLog::default()),
         }))
     }
 
@@ -66,14 +103,23 @@ impl Listener {
         }
     }
 
-    async fn audit(&self, event: &str, outcome: &str, detail: serde_json::Value, peer: SocketAddr) {
+    async fn refused(&self, event: &'static str, detail: serde_json::Value, peer: SocketAddr) {
         let signin = &self.service.signin;
+        let audit = self
+            .refusals
+            .lock()
+            .map(|mut r| r.should_audit(peer.ip(), event, signin.clock.now()))
+            .unwrap_or(true);
+        if !audit {
+            tracing::debug!(%peer, event, %detail, "RADIUS datagram refused (audited already)");
+            return;
+        }
         signin
             .audit(signin.audit_event(
                 "anonymous",
                 event,
                 &peer.ip().to_string(),
-                outcome,
+                "failure",
                 detail,
                 Some(&peer.ip().to_string()),
             ))
@@ -84,8 +130,7 @@ impl Listener {
         let signin = &self.service.signin;
         let all = signin.store.radius_clients(signin.tenant_id).await?;
         let Some(client) = clients::find_client(&all, peer.ip()) else {
-            self.audit("radius.unknown_client", "failure", json!({}), peer)
-                .await;
+            self.refused("radius.unknown_client", json!({}), peer).await;
             return Ok(());
         };
         let secret = clients::open_secret(&signin.keyring, client)?;
@@ -97,7 +142,7 @@ impl Listener {
             Ok(r) => r,
             Err(e) => {
                 let detail = json!({ "client": client.name, "reason": e.to_string() });
-                self.audit("radius.dropped", "failure", detail, peer).await;
+                self.refused("radius.dropped", detail, peer).await;
                 return Ok(());
             }
         };
@@ -140,5 +185,28 @@ impl Listener {
         }
         self.socket.send_to(&reply, peer).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radius_refusals_audited_once_a_minute_per_source() {
+        let mut log = RefusalLog::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(log.should_audit(a, "radius.dropped", t0));
+        assert!(!log.should_audit(a, "radius.dropped", t0 + Duration::seconds(59)));
+        assert!(log.should_audit(a, "radius.unknown_client", t0));
+        assert!(log.should_audit(b, "radius.dropped", t0));
+        assert!(log.should_audit(a, "radius.dropped", t0 + Duration::seconds(60)));
+        for i in 0..10_000u32 {
+            let ip = IpAddr::from(i.to_be_bytes());
+            log.should_audit(ip, "radius.dropped", t0 + Duration::seconds(120));
+            assert!(log.seen.len() <= RefusalLog::MAX_ENTRIES);
+        }
     }
 }

@@ -86,6 +86,17 @@ impl RadiusService {
         let verdict = self.decide(request, secret, client, &ip_text).await?;
         match verdict {
             Verdict::Accept(attrs) => {
+                let user = request.user_name().ok().flatten().unwrap_or("");
+                self.signin
+                    .audit(self.signin.audit_event(
+                        user,
+                        "radius.accept",
+                        user,
+                        "success",
+                        json!({ "client": client.name }),
+                        Some(&ip_text),
+                    ))
+                    .await;
                 auth::build_reply(request, Code::AccessAccept, &attrs, secret)
             }
             Verdict::Challenge { state, message } => {
