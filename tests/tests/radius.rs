@@ -131,13 +131,18 @@ impl Reply {
 
 /// Sends one Access-Request with radclient (`attrs` in radclient's syntax).
 fn radclient(addr: &str, secret: &str, attrs: &str) -> Reply {
+    radclient_command(addr, secret, "auth", attrs)
+}
+
+/// Sends one packet of `command` (`auth`, `status`) with radclient.
+fn radclient_command(addr: &str, secret: &str, command: &str, attrs: &str) -> Reply {
     // The secret from a file: on the command line one starting with `-` would be an option.
     let secret_file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret_file.path(), secret).unwrap();
     let mut child = Command::new("radclient")
         .args(["-x", "-r", "1", "-t", "2", "-S"])
         .arg(secret_file.path())
-        .args([addr, "auth"])
+        .args([addr, command])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -459,6 +464,9 @@ fn message_authenticator_required_and_unknown_client_ignored(backend: Backend) {
     let reply = exchange(&sock, &addr, &with, Duration::from_secs(5)).expect("answered");
     assert_eq!(reply[0], 11, "Access-Challenge");
     assert_eq!(reply[20], 80, "Message-Authenticator first in the reply");
+    // Status-Server (RFC 5997), as gateways send to probe the server: Access-Accept.
+    radclient_command(&addr, &secret, "status", "Message-Authenticator = 0x00")
+        .expect("Access-Accept", "Status-Server");
     // Without it: dropped, no reply.
     let without = datagram(&secret, "demo", "x", 2, false);
     assert_eq!(
