@@ -8,9 +8,9 @@
 //! without re-checking anything, so it is counted once; one still being processed is dropped.
 //!
 //! Refusals are audited at most once a minute per source address and event (the rest go to
-//! the debug log), so a flood of junk datagrams cannot flood the audit trail. Known gap: the
-//! number of datagrams handled concurrently is not bounded yet (PIN hashes are, by the sign-in
-//! service's semaphore).
+//! the debug log), so a flood of junk datagrams cannot flood the audit trail. At most
+//! [`MAX_IN_FLIGHT`] datagrams are handled at once; beyond that they are dropped unanswered (the
+//! NAS retransmits), so a flood cannot queue unbounded work.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -22,9 +22,13 @@ use passlogic_idp_core::radius::packet::{Code, MAX_PACKET_LEN};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
 
 use super::clients;
 use super::service::RadiusService;
+
+/// Datagrams handled concurrently, at most.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// The RADIUS listener's shared state.
 #[derive(Debug)]
@@ -33,6 +37,7 @@ pub struct Listener {
     service: RadiusService,
     cache: Mutex<DuplicateCache>,
     refusals: Mutex<RefusalLog>,
+    in_flight: Arc<Semaphore>,
 }
 
 /// When each (source address, event) refusal was last audited.
@@ -74,6 +79,7 @@ impl Listener {
             service,
             cache: Mutex::new(DuplicateCache::default()),
             refusals: Mutex::new(RefusalLog::default()),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }))
     }
 
@@ -93,9 +99,14 @@ impl Listener {
                     continue;
                 }
             };
+            let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, "RADIUS datagram dropped: {MAX_IN_FLIGHT} in flight");
+                continue;
+            };
             let datagram = buf[..n].to_vec();
             let this = self.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 if let Err(e) = this.handle(&datagram, peer).await {
                     tracing::error!(error = %format!("{e:#}"), %peer, "RADIUS request failed");
                 }

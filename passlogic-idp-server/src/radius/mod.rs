@@ -13,11 +13,10 @@
 //!
 //! Known gaps (not done yet): only PAP (no CHAP, MS-CHAPv2 or EAP); no RADIUS accounting; no
 //! RadSec (RADIUS over TLS); the access-policy engine (group, source, time rules of
-//! `policy::engine`) is not consulted for RADIUS yet, only the group's `AuthPolicy`; the number
-//! of datagrams handled concurrently is not bounded; clients cannot be RADIUS proxies
-//! (Proxy-State is refused); several offered factor
-//! combinations are not offered as a choice (the first is taken); a factor that is not enrolled
-//! cannot be enrolled over RADIUS (Access-Reject).
+//! `policy::engine`) is not consulted for RADIUS yet, only the group's `AuthPolicy`; clients
+//! cannot be RADIUS proxies (Proxy-State is refused); several offered factor combinations are
+//! not offered as a choice (the first is taken); a factor that is not enrolled cannot be
+//! enrolled over RADIUS (Access-Reject).
 
 pub mod clients;
 pub mod listener;
