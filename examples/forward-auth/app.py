@@ -24,6 +24,11 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.do_GET()
+
     def log_message(self, fmt, *args):
         sys.stderr.write("app: " + (fmt % args) + "\n")
 

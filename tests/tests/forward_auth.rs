@@ -250,6 +250,14 @@ fn nginx_forward_auth(backend: Backend) {
     assert!(b.cookie_snapshot().iter().any(|(k, _)| k == "pl_session"));
     let set = b.get("/session");
     set.expect_status(200, "the same session on the IdP host");
+    // nginx's subrequest keeps the method: a POST to the app is checked and passed too.
+    let posted = b.post_form_raw(&app_url, &[("field", "value")]);
+    posted.expect_status(200, "POST through nginx");
+    assert!(
+        posted.body.contains(r#""remote_user": "demo""#),
+        "{}",
+        posted.body
+    );
 
     // Forged identity headers without a session do not get through.
     let stranger = browser(idp_port, proxy.port);

@@ -91,7 +91,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             "/account/pin",
             get(account::pin_page).post(account::pin_submit),
         )
-        .route("/auth/forward", get(forward::forward))
+        // Any method: nginx's auth_request subrequest keeps the original request's method.
+        .route("/auth/forward", axum::routing::any(forward::forward))
         .route("/auth/start", get(forward::start))
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
