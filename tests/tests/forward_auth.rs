@@ -219,6 +219,11 @@ fn nginx_forward_auth(backend: Backend) {
         "--host",
         "app.example.test",
     ]);
+    let list = server.cli_ok(&["forward-auth-app", "list"]);
+    assert_eq!(
+        list.trim(),
+        r#"{"host":"app.example.test","name":"demo-app"}"#
+    );
     // admin's group policy lists another app only: denied.
     let deny = server.data_dir().join("deny.json");
     std::fs::write(&deny, r#"{"forward_auth_apps": ["payroll"]}"#).unwrap();

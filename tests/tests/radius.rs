@@ -424,14 +424,28 @@ fn wait_for_log(server: &TestServer, needle: &str) {
 
 /// A hidden-password Access-Request built by hand: `with_ma` adds Message-Authenticator.
 fn datagram(secret: &str, user: &str, password: &str, id: u8, with_ma: bool) -> Vec<u8> {
+    datagram_with_state(secret, user, password, id, with_ma, None)
+}
+
+fn datagram_with_state(
+    secret: &str,
+    user: &str,
+    password: &str,
+    id: u8,
+    with_ma: bool,
+    state: Option<&[u8]>,
+) -> Vec<u8> {
     let secret = SharedSecret::new(secret.as_bytes().to_vec()).unwrap();
     let mut authenticator = [0u8; 16];
     authenticator.copy_from_slice(&common::random_hex().as_bytes()[..16]);
     let hidden = auth::hide_password(password.as_bytes(), &secret, &authenticator).unwrap();
-    let attrs = vec![
+    let mut attrs = vec![
         Attribute::user_name(user).unwrap(),
         Attribute::new(AttributeType::USER_PASSWORD, &hidden).unwrap(),
     ];
+    if let Some(s) = state {
+        attrs.push(Attribute::state(s).unwrap());
+    }
     if with_ma {
         auth::build_access_request(id, authenticator, &attrs, &secret).unwrap()
     } else {
@@ -515,6 +529,38 @@ fn message_authenticator_required_and_unknown_client_ignored(backend: Backend) {
     )
     .expect("the legacy client is answered");
     assert_eq!(reply[0], 11);
+
+    // A State is bound to the client it was sent to: another client cannot continue it.
+    let challenge = exchange(
+        &sock,
+        &addr,
+        &datagram(&secret, "demo", "x", 5, true),
+        Duration::from_secs(5),
+    )
+    .expect("challenge");
+    let state = packet::decode(&challenge)
+        .unwrap()
+        .state()
+        .unwrap()
+        .expect("State")
+        .to_vec();
+    let grid: String = packet::decode(&challenge)
+        .unwrap()
+        .reply_messages()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    let otp = answer(&grid_digits(&grid), &server.pattern_of("demo"));
+    let reply = exchange(
+        &legacy,
+        &addr,
+        &datagram_with_state(&legacy_secret, "demo", &otp, 6, false, Some(&state)),
+        Duration::from_secs(5),
+    )
+    .expect("answered");
+    assert_eq!(
+        reply[0], 3,
+        "Access-Reject: the State belongs to the demo client"
+    );
 
     // Unknown source address (127.0.0.2 is outside every client's range): ignored, audited.
     let stranger = UdpSocket::bind("127.0.0.2:0").unwrap();
