@@ -134,3 +134,30 @@ impl AuthPolicy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod radius_and_forward_fields {
+    use super::AuthPolicy;
+
+    #[test]
+    fn policy_radius_attributes_and_forward_apps_are_optional_and_checked() {
+        // Absent from stored JSON: the defaults (no attributes, every app).
+        let p: AuthPolicy = serde_json::from_str("{}").unwrap();
+        assert_eq!(p, AuthPolicy::default());
+        assert_eq!(p.radius_class, None);
+        assert_eq!(p.forward_auth_apps, None);
+        let p: AuthPolicy = serde_json::from_str(
+            r#"{"radius_class": "vpn", "radius_filter_id": "acl", "forward_auth_apps": []}"#,
+        )
+        .unwrap();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.forward_auth_apps, Some(vec![]));
+        for bad in [String::new(), "x".repeat(254)] {
+            let p = AuthPolicy {
+                radius_filter_id: Some(bad),
+                ..AuthPolicy::default()
+            };
+            assert!(p.validate().unwrap_err().contains("radius_filter_id"));
+        }
+    }
+}
