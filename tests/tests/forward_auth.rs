@@ -112,7 +112,9 @@ impl Proxy {
                 .arg(&conf_path)
                 .arg("-e")
                 .arg(dir.path().join("error.log"))
-                .args(["-g", "daemon off;"])
+                // One process (no master + workers): killing the child on drop stops it all, so
+                // a failed test leaves no worker behind.
+                .args(["-g", "daemon off; master_process off;"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
