@@ -21,6 +21,14 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     pub demo: bool,
     pub test_clock: bool,
+    /// UDP address of the RADIUS server (`None`: no RADIUS).
+    pub radius_listen: Option<String>,
+    /// Parent domains of the apps behind forward authentication.
+    pub forward_auth_domains: Vec<String>,
+    /// Parent domain of the session cookie (shared with the forward-auth apps).
+    pub cookie_domain: Option<String>,
+    /// Identity header names of forward authentication, `USER,EMAIL,GROUPS`.
+    pub forward_auth_headers: Option<String>,
     /// The admin REST API's listener; `None`: off.
     pub admin_listen: Option<String>,
     /// Proxies whose forwarding headers are believed.
@@ -163,12 +171,37 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     if let Some(addr) = &options.admin_listen {
         start_admin(addr, &signin, options.demo).await?;
     }
+    if let Some(radius_addr) = &options.radius_listen {
+        let service = crate::radius::service::RadiusService {
+            signin: signin.clone(),
+        };
+        let radius = crate::radius::listener::Listener::bind(radius_addr, service).await?;
+        println!("radius: {}", radius.local_addr()?);
+        if options.demo {
+            let secret =
+                crate::radius::clients::ensure_demo_client(&store, &signin.keyring, tenant_id, now)
+                    .await?;
+            println!("radius-secret: {secret}");
+        }
+        tokio::spawn(radius.run());
+    }
+    if let Some(d) = &options.cookie_domain {
+        crate::web::set_session_cookie_domain(d);
+    }
+    let mut forward = crate::forward_auth::ForwardAuthConfig::new(
+        options.forward_auth_domains.clone(),
+        public_url.clone(),
+    );
+    if let Some(names) = &options.forward_auth_headers {
+        forward.set_header_names(names)?;
+    }
     let state = AppState {
         trusted_proxies: Arc::new(options.trusted_proxies.clone()),
         signin,
         secure_cookies: public_url.starts_with("https://"),
         oidc,
         saml,
+        forward: Arc::new(forward),
     };
     let app = web::router(
         state,

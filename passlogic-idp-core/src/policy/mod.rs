@@ -72,6 +72,14 @@ pub struct AuthPolicy {
     /// Whether the device-cookie step registers a new browser at all (default true). When
     /// false, only devices that are already registered pass.
     pub device_registration: bool,
+    /// RADIUS: the `Class` attribute of an Access-Accept for users under this policy (default
+    /// none), e.g. a VPN gateway's group name.
+    pub radius_class: Option<String>,
+    /// RADIUS: the `Filter-Id` attribute of an Access-Accept (default none), e.g. an ACL name.
+    pub radius_filter_id: Option<String>,
+    /// Forward authentication: names of the protected web apps users under this policy may
+    /// open (default `None`: every registered app; an empty list: none).
+    pub forward_auth_apps: Option<Vec<String>>,
 }
 
 impl Default for AuthPolicy {
@@ -91,6 +99,9 @@ impl Default for AuthPolicy {
             hotp_look_ahead: 10,
             device_limit: 5,
             device_registration: true,
+            radius_class: None,
+            radius_filter_id: None,
+            forward_auth_apps: None,
         }
     }
 }
@@ -121,9 +132,44 @@ impl AuthPolicy {
             return Err("at least one factor combination is required".into());
         }
         self.totp.validate().map_err(|e| e.to_string())?;
+        for (name, v) in [
+            ("radius_class", &self.radius_class),
+            ("radius_filter_id", &self.radius_filter_id),
+        ] {
+            if v.as_ref().is_some_and(|v| v.is_empty() || v.len() > 253) {
+                return Err(format!("{name} must be 1 to 253 bytes"));
+            }
+        }
         if self.grid_ttl_secs <= 0 || self.session_lifetime_secs <= 0 {
             return Err("lifetimes must be positive".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod radius_and_forward_fields {
+    use super::AuthPolicy;
+
+    #[test]
+    fn policy_radius_attributes_and_forward_apps_are_optional_and_checked() {
+        // Absent from stored JSON: the defaults (no attributes, every app).
+        let p: AuthPolicy = serde_json::from_str("{}").unwrap();
+        assert_eq!(p, AuthPolicy::default());
+        assert_eq!(p.radius_class, None);
+        assert_eq!(p.forward_auth_apps, None);
+        let p: AuthPolicy = serde_json::from_str(
+            r#"{"radius_class": "vpn", "radius_filter_id": "acl", "forward_auth_apps": []}"#,
+        )
+        .unwrap();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.forward_auth_apps, Some(vec![]));
+        for bad in [String::new(), "x".repeat(254)] {
+            let p = AuthPolicy {
+                radius_filter_id: Some(bad),
+                ..AuthPolicy::default()
+            };
+            assert!(p.validate().unwrap_err().contains("radius_filter_id"));
+        }
     }
 }

@@ -7,7 +7,9 @@ mod authenticator;
 mod client;
 mod device;
 mod eam;
+mod forward;
 mod policy;
+mod radius;
 mod seed;
 mod sp;
 mod token;
@@ -57,6 +59,22 @@ enum Command {
         /// Tests only: adds POST /_test/clock to move the server clock forward.
         #[arg(long, hide = true)]
         test_clock: bool,
+        /// UDP address of the RADIUS server, e.g. 0.0.0.0:1812 (default: no RADIUS). With
+        /// --demo, also registers a demo RADIUS client for 127.0.0.1 and prints its secret.
+        #[arg(long, env = "PASSLOGIC_RADIUS_LISTEN")]
+        radius_listen: Option<String>,
+        /// Parent domain of web apps behind forward authentication (GET /auth/forward);
+        /// repeatable. Return URLs (`rd=`) outside these domains are refused.
+        #[arg(long = "forward-auth-domain")]
+        forward_auth_domains: Vec<String>,
+        /// Domain attribute of the session cookie, e.g. example.com, so the apps of
+        /// forward authentication under it receive it (default: host-only).
+        #[arg(long, env = "PASSLOGIC_COOKIE_DOMAIN")]
+        cookie_domain: Option<String>,
+        /// Names of the identity headers of /auth/forward, as USER,EMAIL,GROUPS
+        /// (default Remote-User,Remote-Email,Remote-Groups).
+        #[arg(long)]
+        forward_auth_headers: Option<String>,
         /// Address of the admin REST API listener (default: the user listener's host, its
         /// port + 1; port 0 when the user listener's port is 0). `off` disables it.
         #[arg(long, env = "PASSLOGIC_ADMIN_LISTEN")]
@@ -122,6 +140,16 @@ enum Command {
     Sp {
         #[command(subcommand)]
         command: sp::SpCommand,
+    },
+    /// RADIUS clients (VPN gateways, firewalls...) allowed to ask the RADIUS server.
+    RadiusClient {
+        #[command(subcommand)]
+        command: radius::RadiusClientCommand,
+    },
+    /// Web apps behind forward authentication (nginx auth_request, Traefik, Caddy).
+    ForwardAuthApp {
+        #[command(subcommand)]
+        command: forward::ForwardAppCommand,
     },
     /// The reference authenticator (offline).
     Authenticator {
@@ -234,6 +262,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             test_clock,
             admin_listen,
             trusted_proxies,
+            radius_listen,
+            forward_auth_domains,
+            cookie_domain,
+            forward_auth_headers,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -262,6 +294,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public_url: public_url.or(file.public_url.clone()),
                 demo,
                 test_clock,
+                radius_listen,
+                forward_auth_domains,
+                cookie_domain,
+                forward_auth_headers,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS
@@ -334,6 +370,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eam { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = eam::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::RadiusClient { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = radius::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::ForwardAuthApp { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = forward::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -15,9 +15,11 @@ mod audit;
 mod devices;
 mod directory;
 mod factors;
+mod forward;
 mod groups;
 mod oidc;
 mod once;
+mod radius;
 mod saml;
 mod seed;
 mod sessions;
@@ -35,9 +37,11 @@ pub use audit::AuditEvent;
 pub use devices::{DeviceRow, Registration};
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
+pub use forward::ForwardAppRow;
 pub use groups::GroupRow;
 pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
 
@@ -150,6 +154,7 @@ impl Store {
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM used_once WHERE expires_at <= $1",
             "DELETE FROM saml_pending_requests WHERE expires_at <= $1",
+            "DELETE FROM radius_states WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

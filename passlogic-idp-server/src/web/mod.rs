@@ -8,6 +8,7 @@ mod cookies;
 mod csrf;
 mod denied;
 mod device;
+mod forward;
 mod login;
 mod oidc;
 mod pages;
@@ -42,6 +43,13 @@ pub struct AppState {
     pub saml: crate::saml_service::SamlService,
     /// Proxies whose forwarding headers are believed (see [`client_ip`]).
     pub trusted_proxies: Arc<Vec<passlogic_idp_core::policy::ip::Cidr>>,
+    /// Forward authentication settings (`/auth/forward`, `/auth/start`).
+    pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
+}
+
+/// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
+pub fn set_session_cookie_domain(domain: &str) {
+    cookies::set_session_domain(domain);
 }
 
 /// Options of the router that are not state.
@@ -93,6 +101,9 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             "/account/pin",
             get(account::pin_page).post(account::pin_submit),
         )
+        // Any method: nginx's auth_request subrequest keeps the original request's method.
+        .route("/auth/forward", axum::routing::any(forward::forward))
+        .route("/auth/start", get(forward::start))
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
         .merge(oidc::routes())

@@ -761,6 +761,17 @@ impl Browser {
         }
     }
 
+    /// A browser over a caller-built client (e.g. with `.resolve()` for test host names); the
+    /// client should keep cookies and not follow redirects, like [`Browser::new`]'s.
+    pub fn with_client(base_url: &str, client: Client) -> Browser {
+        Browser {
+            client,
+            base_url: base_url.to_string(),
+            csrf: Mutex::new(None),
+            cookies: Default::default(),
+        }
+    }
+
     /// The cookies the server has set so far (name, value), e.g. to replay a request later.
     pub fn cookie_snapshot(&self) -> Vec<(String, String)> {
         self.cookies
