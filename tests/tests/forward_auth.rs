@@ -359,6 +359,27 @@ fn nginx_forward_auth(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
 
+    // The tenant's access policy applies too: staff denied the app (through nginx) -> 403,
+    // audited with the engine's reason; without the rule, access again.
+    let access = server.data_dir().join("access.json");
+    std::fs::write(
+        &access,
+        r#"{"groups": [{"group": "staff",
+            "services": {"allow": ["*"], "deny": ["forward_auth_app:demo-app"]}}]}"#,
+    )
+    .unwrap();
+    server.cli_ok(&["access-policy", "put", access.to_str().unwrap()]);
+    let r = b.get(&app_url);
+    assert_eq!(
+        r.status.as_u16(),
+        403,
+        "denied by the access policy: {}",
+        r.describe()
+    );
+    assert!(server.log().contains(r#""reason":"deny.service""#));
+    server.cli_ok(&["access-policy", "clear"]);
+    b.get(&app_url).expect_status(200, "allowed again");
+
     // Signing out on the IdP host ends access to the app.
     let home = b.get("/");
     home.expect_status(200, "home");

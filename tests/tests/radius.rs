@@ -759,3 +759,55 @@ both_backends!(
     message_authenticator_required_and_unknown_client_ignored,
     duplicate_answered_once,
 );
+
+/// The tenant's access policy applies to RADIUS like to every service: a group without the
+/// RADIUS client is rejected after correct factors, and address rules see the end user's
+/// address from Calling-Station-Id (what VPN gateways report), not the gateway's.
+fn access_policy_over_radius(backend: Backend) {
+    let (server, addr, secret) = start(backend);
+    let totp = pin_totp_user(&server, "vpnuser");
+    let policy = server.data_dir().join("access.json");
+    let put = |json: &str| {
+        std::fs::write(&policy, json).unwrap();
+        server.cli_ok(&["access-policy", "put", policy.to_str().unwrap()]);
+    };
+    put(r#"{"default_combinations": [["pin", "totp"]],
+            "groups": [{"group": "g-vpnuser", "services": {"allow": ["radius_client:demo"]},
+                        "ip_allow": ["198.51.100.0/24"]}]}"#);
+    // Each accepted sign-in spends the TOTP time step: move the server clock a step ahead and
+    // ask oathtool for the code at that time.
+    let offset = std::cell::Cell::new(0i64);
+    let try_from = |station: &str| {
+        let at = common::now_unix() + offset.get();
+        let out = std::process::Command::new("oathtool")
+            .args(["--totp", "-b", &totp, "-N", &format!("@{at}")])
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let r = radclient(
+            &addr,
+            &secret,
+            &format!(
+                "User-Name = \"vpnuser\", User-Password = \"4827{code}\", \
+                 Calling-Station-Id = \"{station}\", Message-Authenticator = 0x00"
+            ),
+        );
+        server.advance_clock(30);
+        offset.set(offset.get() + 30);
+        r
+    };
+    try_from("203.0.113.9").expect("Access-Reject", "user outside the allowed range");
+    assert!(
+        server.log().contains("\"reason\":\"deny.ip\""),
+        "refused by the policy"
+    );
+    try_from("198.51.100.7").expect("Access-Accept", "user inside the allowed range");
+
+    // Not allowed the RADIUS client at all.
+    put(r#"{"default_combinations": [["pin", "totp"]],
+            "groups": [{"group": "g-vpnuser", "services": {"allow": ["oidc_client:*"]}}]}"#);
+    try_from("198.51.100.7").expect("Access-Reject", "service not allowed");
+    assert!(server.log().contains("\"reason\":\"deny.service\""));
+}
+
+both_backends!(access_policy_over_radius);

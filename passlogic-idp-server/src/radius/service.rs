@@ -20,6 +20,7 @@ use std::net::IpAddr;
 
 use passlogic_idp_core::factor::matrix::MatrixChallenge;
 use passlogic_idp_core::pipeline::Method;
+use passlogic_idp_core::policy::directory::{ServiceKind, ServiceRef};
 use passlogic_idp_core::radius::attributes::Attribute;
 use passlogic_idp_core::radius::auth::{self, SharedSecret};
 use passlogic_idp_core::radius::packet::{Code, Packet};
@@ -82,7 +83,16 @@ impl RadiusService {
         client: &RadiusClientRow,
         ip: IpAddr,
     ) -> anyhow::Result<Vec<u8>> {
-        let ip_text = ip.to_string();
+        // The end user's address when the gateway reports it as Calling-Station-Id (VPN
+        // gateways put the client's public IP there), else the gateway's own: what the access
+        // policy's address rules and the audit trail see.
+        let source = request
+            .calling_station_id()
+            .ok()
+            .flatten()
+            .and_then(|c| c.trim().parse::<IpAddr>().ok())
+            .unwrap_or(ip);
+        let ip_text = source.to_string();
         let verdict = self.decide(request, secret, client, &ip_text).await?;
         match verdict {
             Verdict::Accept(attrs) => {
@@ -254,11 +264,32 @@ impl RadiusService {
                     }
                 }
                 Next::Done { session_token, .. } => {
-                    // RADIUS needs no web session: the NAS keeps its own.
+                    // RADIUS needs no web session (the NAS keeps its own): it only carries the
+                    // methods to the access policy, then goes.
+                    let session = self.signin.session(&session_token).await?;
                     self.signin
                         .store
                         .delete_session(&hash_token(&session_token))
                         .await?;
+                    let user = match attempt.user_id {
+                        Some(id) => self.signin.store.user_by_id(id).await?,
+                        None => None,
+                    };
+                    let (Some(session), Some(user)) = (session, user) else {
+                        return Ok(Verdict::Reject("attempt_gone"));
+                    };
+                    let service = ServiceRef::new(ServiceKind::RadiusClient, client.name.clone());
+                    if let Some(key) = crate::access::denial_for_session(
+                        &self.signin,
+                        &user,
+                        &session,
+                        &service,
+                        Some(ip),
+                    )
+                    .await?
+                    {
+                        return Ok(Verdict::Reject(key));
+                    }
                     return Ok(Verdict::Accept(self.accept_attributes(&attempt).await?));
                 }
                 Next::PatternChange => return Ok(Verdict::Reject("pattern_change_required")),

@@ -16,6 +16,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use passlogic_idp_core::policy::directory::{ServiceKind, ServiceRef};
 use serde_json::json;
 
 use super::session::current_session;
@@ -94,7 +95,20 @@ pub async fn forward(
             .forward_app_by_host(signin.tenant_id, &host)
             .await?;
         let groups = signin.store.user_groups(user.id).await?;
-        anyhow::Ok((forward_auth::authorize(&policy, app.as_ref()), groups))
+        let mut access = forward_auth::authorize(&policy, app.as_ref());
+        // Then the tenant's access policy, as for every service (`forward_auth_app:NAME`),
+        // with the browser's address as the trusted proxy (nginx) reports it.
+        if let (Access::Allow, Some(app)) = (&access, &app) {
+            let service = ServiceRef::new(ServiceKind::ForwardAuthApp, app.name.clone());
+            let ip = super::client_ip(&state, addr, &headers).to_string();
+            if let Some(key) =
+                crate::access::denial_for_session(signin, &user, &session, &service, Some(&ip))
+                    .await?
+            {
+                access = Access::Deny(key);
+            }
+        }
+        anyhow::Ok((access, groups))
     };
     let (access, groups) = match checked.await {
         Ok(r) => r,
