@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod keys;
 pub mod oidc_service;
 pub mod radius;
+pub mod registry;
 pub mod saml_service;
 pub mod secrets;
 pub mod server;

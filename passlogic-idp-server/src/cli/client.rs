@@ -3,19 +3,13 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use passlogic_idp_core::oidc::client_auth::hash_client_secret;
-use passlogic_idp_core::oidc::jose::{Algorithm, Jwks};
-use passlogic_idp_core::oidc::types::{
-    ClientRegistration, ClientSecret, GrantType, ResponseType, TokenEndpointAuthMethod,
-};
 use serde_json::json;
 
 use super::Context;
 use crate::admin;
+use crate::registry::{register_client, NewClient, RegisteredClient};
 
 /// Scopes a client may request unless `--scope` says otherwise.
-const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
-
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Register a client. Confidential clients without --secret get a generated secret,
@@ -56,51 +50,6 @@ pub enum ClientCommand {
     List,
 }
 
-fn check_uri(uri: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !uri.is_empty()
-            && !uri.contains('#')
-            && uri.contains(':')
-            && !uri.bytes().any(|b| b <= 0x20 || b >= 0x7f),
-        "{uri:?} is not an absolute URI without fragment"
-    );
-    Ok(())
-}
-
-/// A private_key_jwt client's public keys: every key must be a usable RS256 or ES256
-/// signature key without private parts.
-fn client_keys(path: &std::path::Path) -> anyhow::Result<Jwks> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))?;
-    let private = value["keys"].as_array().is_some_and(|keys| {
-        keys.iter()
-            .any(|k| ["d", "p", "q", "k"].iter().any(|m| k.get(m).is_some()))
-    });
-    anyhow::ensure!(
-        !private,
-        "{}: contains private or symmetric key material; give the public keys only",
-        path.display()
-    );
-    let jwks = Jwks::from_json(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a JWKS: {e}", path.display()))?;
-    anyhow::ensure!(!jwks.keys.is_empty(), "{}: no keys", path.display());
-    for k in &jwks.keys {
-        let key = k
-            .to_verifying_key()
-            .map_err(|e| anyhow::anyhow!("{}: key {:?}: {e}", path.display(), k.kid))?;
-        anyhow::ensure!(
-            matches!(key.alg(), None | Some(Algorithm::Rs256 | Algorithm::Es256))
-                && matches!(k.kty.as_str(), "RSA" | "EC"),
-            "{}: key {:?}: only RS256 and ES256 keys",
-            path.display(),
-            k.kid
-        );
-    }
-    Ok(jwks)
-}
-
 pub async fn run(ctx: &Context, command: ClientCommand) -> anyhow::Result<ExitCode> {
     match command {
         ClientCommand::Add {
@@ -114,98 +63,31 @@ pub async fn run(ctx: &Context, command: ClientCommand) -> anyhow::Result<ExitCo
             auth_method,
             scopes,
         } => {
-            anyhow::ensure!(
-                !client_id.is_empty()
-                    && client_id.len() <= 200
-                    && client_id.bytes().all(|b| b.is_ascii_graphic()),
-                "the client id must be 1 to 200 visible ASCII characters"
-            );
-            for u in redirect_uris.iter().chain(&post_logout_redirect_uris) {
-                check_uri(u)?;
-            }
-            // The Entra EAM client id is answered by the EAM profile; a client with the same
-            // id would never be reached.
-            if let Some(eam) = ctx.store.eam_config(ctx.tenant_id).await? {
-                let eam: passlogic_idp_core::oidc::eam::EamConfig = serde_json::from_str(&eam)?;
-                anyhow::ensure!(
-                    eam.client_id.as_str() != client_id,
-                    "{client_id:?} is the Entra EAM client id (eam configure)"
-                );
-            }
-            let mut rng = rand::rngs::OsRng;
-            let (mut reg, shown_secret) = if public {
-                (
-                    ClientRegistration::public(client_id.clone(), redirect_uris),
-                    None,
-                )
-            } else if let Some(path) = &jwks {
-                anyhow::ensure!(
-                    matches!(
-                        auth_method.as_str(),
-                        "client_secret_basic" | "private_key_jwt"
-                    ),
-                    "--jwks means --auth-method private_key_jwt"
-                );
-                let keys = client_keys(path)?;
-                let mut reg = ClientRegistration::confidential(
-                    client_id.clone(),
-                    redirect_uris,
-                    String::new(),
-                );
-                reg.client_secret_hash = None;
-                reg.jwks = Some(keys);
-                reg.token_endpoint_auth_method = TokenEndpointAuthMethod::PrivateKeyJwt;
-                reg.grant_types.push(GrantType::ClientCredentials);
-                (reg, None)
-            } else {
-                let generated = secret.is_none();
-                let secret =
-                    secret.unwrap_or_else(|| ClientSecret::generate(&mut rng).secret().to_owned());
-                let mut reg = ClientRegistration::confidential(
-                    client_id.clone(),
-                    redirect_uris,
-                    hash_client_secret(&secret, &mut rng),
-                );
-                reg.token_endpoint_auth_method = match auth_method.as_str() {
-                    "client_secret_basic" => TokenEndpointAuthMethod::ClientSecretBasic,
-                    "client_secret_post" => TokenEndpointAuthMethod::ClientSecretPost,
-                    "private_key_jwt" => anyhow::bail!("private_key_jwt needs --jwks FILE"),
-                    other => anyhow::bail!(
-                        "unsupported --auth-method {other:?} (client_secret_basic, \
-                         client_secret_post or private_key_jwt)"
-                    ),
-                };
-                reg.grant_types.push(GrantType::ClientCredentials);
-                (reg, generated.then_some(secret))
+            let jwks = match &jwks {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                ),
+                None => None,
             };
-            if !response_types.is_empty() {
-                let mut parsed = Vec::new();
-                for r in &response_types {
-                    let t = match r.as_str() {
-                        "code" => ResponseType::Code,
-                        "id_token" => ResponseType::IdToken,
-                        other => anyhow::bail!(
-                            "unsupported --response-type {other:?} (code or id_token)"
-                        ),
-                    };
-                    if !parsed.contains(&t) {
-                        parsed.push(t);
-                    }
-                }
-                reg.response_types = parsed;
-            }
-            reg.post_logout_redirect_uris = post_logout_redirect_uris;
-            reg.allowed_scopes = if scopes.is_empty() {
-                DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
-            } else {
-                scopes
+            let new = NewClient {
+                client_id: client_id.clone(),
+                redirect_uris,
+                post_logout_redirect_uris,
+                secret,
+                jwks,
+                response_types,
+                public,
+                auth_method,
+                scopes,
             };
-            anyhow::ensure!(
-                ctx.store
-                    .create_oidc_client(ctx.tenant_id, &reg, ctx.now)
-                    .await?,
-                "a client with id {client_id:?} exists already"
-            );
+            let RegisteredClient {
+                registration: reg,
+                shown_secret,
+            } = match register_client(&ctx.store, ctx.tenant_id, new, ctx.now).await? {
+                Ok(r) => r,
+                Err(reason) => anyhow::bail!(reason),
+            };
             admin::audit(
                 &ctx.store,
                 ctx.now,
