@@ -27,9 +27,11 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
+pub use directory::UserDirectory;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use saml::SamlSessionSp;
 pub use sessions::SessionRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
