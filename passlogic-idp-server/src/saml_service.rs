@@ -6,11 +6,13 @@
 //!   created at first start and stored sealed under the KEK (re-sealed by `keys rotate-kek`).
 //!   The same sealed blob holds the secret of pairwise persistent NameIDs.
 //! - **Entity ID** `{public_url}/saml/metadata`; SSO `{public_url}/saml/sso` (Redirect and POST);
-//!   SLO `{public_url}/saml/slo` is published but not served yet.
+//!   SLO `{public_url}/saml/slo` (Redirect and POST; see [`logout`]).
 //! - **Requests**: decoded and validated by the core against the registered SP; the request ID
 //!   is recorded single use (`used_once`, kind `saml-request`). A request that needs a sign-in
 //!   is kept server-side under a random id and resumed once by `/saml/resume?id=...`.
 //! - **AuthnContext** comes from the session's `amr` and `auth_time`.
+
+pub mod logout;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -327,6 +329,24 @@ pub fn methods_from_amr(amr: &[String]) -> Vec<Method> {
     }
     if has("face") {
         out.push(Method::Biometric);
+    }
+    out
+}
+
+/// The values an SP's NameID source or attribute release can name by key: the user's
+/// `attributes` (external IDs such as `immutable_id`, `upn`, `federation_id`, and custom ones),
+/// plus `department` and `position` from the directory (an attribute of the same name wins).
+pub fn directory_attributes(u: &UserRow) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = u
+        .attributes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), vec![v.clone()]))
+        .collect();
+    for (k, v) in [("department", &u.department), ("position", &u.position)] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            out.entry(k.to_owned()).or_insert_with(|| vec![v.clone()]);
+        }
     }
     out
 }
@@ -688,11 +708,11 @@ impl SamlService {
             user_id,
             user_name: u.name.clone(),
             email: u.email.clone(),
-            given_name: None,
-            surname: None,
+            given_name: u.given_name.clone(),
+            surname: u.family_name.clone(),
             display_name: Some(u.display_name.clone()),
             groups: self.store().user_groups(u.id).await?,
-            attributes: BTreeMap::new(),
+            attributes: directory_attributes(u),
         })
     }
 
@@ -725,6 +745,10 @@ impl SamlService {
             &mut rng,
         ) {
             Ok(r) => {
+                if let Some(name_id) = principal.name_id(&sp.name_id_source) {
+                    self.record_participant(s, sp, &name_id, &input.session_index)
+                        .await?;
+                }
                 self.audit(
                     &u.name,
                     &sp.entity_id,

@@ -1,11 +1,15 @@
-//! `passlogic-idp sp ...`: the SAML service provider registry.
+//! `passlogic-idp sp ...`: the SAML service provider registry. `sp add` takes endpoints and
+//! keys from the SP's metadata, behaviour from a preset, and the NameID source / format and
+//! released attributes from flags (which win over the preset).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use passlogic_idp_core::saml::metadata::parse_sp_metadata;
-use passlogic_idp_core::saml::{MessageLimits, ServiceProvider};
+use passlogic_idp_core::saml::{
+    nameid_format, AttributeRelease, AttributeSource, MessageLimits, NameIdSource, ServiceProvider,
+};
 use serde_json::json;
 
 use super::Context;
@@ -36,9 +40,82 @@ pub enum SpCommand {
         /// Apply a SaaS preset's NameID, attributes, signing and AuthnContext settings.
         #[arg(long, value_enum)]
         preset: Option<Preset>,
+        /// Where the NameID value comes from: `email`, `name` (sign-in name), `persistent`
+        /// (pairwise opaque ID), or a directory attribute key (`immutable_id`, `upn`,
+        /// `federation_id`, `department`, any `--attr` key of `user set`).
+        #[arg(long, value_name = "SOURCE")]
+        name_id_source: Option<String>,
+        /// NameID Format URI, or `email`, `persistent`, `transient`, `unspecified`.
+        #[arg(long, value_name = "FORMAT")]
+        name_id_format: Option<String>,
+        /// Release an attribute `NAME=SOURCE` (repeatable; replaces the preset's list). SOURCE:
+        /// `email`, `name`, `given_name`, `family_name`, `display_name`, `groups`,
+        /// `const:VALUE`, or a directory attribute key.
+        #[arg(long = "attribute", value_name = "NAME=SOURCE")]
+        attributes: Vec<String>,
     },
     /// List service providers, one JSON object (the stored settings) per line.
     List,
+}
+
+/// A directory attribute key (as `user set --attr` accepts them).
+fn attribute_key(k: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')),
+        "{k:?} is not a directory attribute key"
+    );
+    Ok(k.to_owned())
+}
+
+/// `--name-id-source`.
+pub fn parse_name_id_source(s: &str) -> anyhow::Result<NameIdSource> {
+    Ok(match s {
+        "email" => NameIdSource::Email,
+        "name" | "user_name" => NameIdSource::UserName,
+        "persistent" => NameIdSource::Persistent,
+        other => NameIdSource::ExternalId(attribute_key(other)?),
+    })
+}
+
+/// `--name-id-format`.
+pub fn parse_name_id_format(s: &str) -> anyhow::Result<String> {
+    Ok(match s {
+        "email" => nameid_format::EMAIL.to_owned(),
+        "persistent" => nameid_format::PERSISTENT.to_owned(),
+        "transient" => nameid_format::TRANSIENT.to_owned(),
+        "unspecified" => nameid_format::UNSPECIFIED.to_owned(),
+        uri if uri.starts_with("urn:") => uri.to_owned(),
+        other => anyhow::bail!("{other:?} is not a NameID format"),
+    })
+}
+
+/// `--attribute NAME=SOURCE`.
+pub fn parse_attribute(s: &str) -> anyhow::Result<AttributeRelease> {
+    let (name, source) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--attribute {s:?}: expected NAME=SOURCE"))?;
+    anyhow::ensure!(
+        !name.is_empty() && !name.chars().any(char::is_control),
+        "--attribute {s:?}: empty name"
+    );
+    let source = match source {
+        "email" => AttributeSource::Email,
+        "name" | "user_name" => AttributeSource::UserName,
+        "given_name" => AttributeSource::GivenName,
+        "family_name" | "surname" => AttributeSource::Surname,
+        "display_name" => AttributeSource::DisplayName,
+        "groups" => AttributeSource::Groups,
+        c if c.starts_with("const:") => AttributeSource::Constant(c["const:".len()..].to_owned()),
+        key => AttributeSource::External(attribute_key(key)?),
+    };
+    Ok(AttributeRelease {
+        name: name.to_owned(),
+        name_format: None,
+        source,
+    })
 }
 
 /// Endpoints and keys from the metadata; behaviour from the preset.
@@ -63,13 +140,31 @@ fn apply_preset(mut sp: ServiceProvider, preset: Preset) -> ServiceProvider {
 
 pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SpCommand::Add { metadata, preset } => {
+        SpCommand::Add {
+            metadata,
+            preset,
+            name_id_source,
+            name_id_format,
+            attributes,
+        } => {
             let xml = std::fs::read_to_string(&metadata)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", metadata.display()))?;
             let mut sp = parse_sp_metadata(&xml, &MessageLimits::default())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", metadata.display()))?;
             if let Some(p) = preset {
                 sp = apply_preset(sp, p);
+            }
+            if let Some(src) = name_id_source {
+                sp.name_id_source = parse_name_id_source(&src)?;
+            }
+            if let Some(f) = name_id_format {
+                sp.name_id_format = parse_name_id_format(&f)?;
+            }
+            if !attributes.is_empty() {
+                sp.attributes = attributes
+                    .iter()
+                    .map(|a| parse_attribute(a))
+                    .collect::<anyhow::Result<_>>()?;
             }
             sp.validate()
                 .map_err(|e| anyhow::anyhow!("the service provider cannot be registered: {e}"))?;

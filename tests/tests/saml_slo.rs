@@ -1,0 +1,288 @@
+//! Single logout end to end with two pysaml2 service providers (an independent SAML library
+//! that signs and verifies with xmlsec1): A speaks HTTP-POST at its SingleLogoutService, B
+//! HTTP-Redirect. Both get an assertion in one session.
+//!
+//! - SP-initiated: pysaml2 A sends a signed LogoutRequest; we end the session, send B a signed
+//!   LogoutRequest (pysaml2 B verifies and answers), and answer A with a signed LogoutResponse
+//!   that pysaml2 A and xmlsec1 accept. The same LogoutRequest again is refused.
+//! - IdP-initiated: our sign-out (`POST /logout`) logs out of B, then A, then ends at `/login`.
+
+mod common;
+mod saml_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use common::{Backend, Browser, TestServer};
+use saml_support::*;
+
+const A: &str = "https://sp-a.test.example/saml";
+const B: &str = "https://sp-b.test.example/saml";
+const EMAIL_FMT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const LOGOUT_RESPONSE_SIG: &str = "//*[local-name()='Signature' and namespace-uri()='http://www.w3.org/2000/09/xmldsig#' and parent::*[local-name()='LogoutResponse']]";
+const LOGOUT_REQUEST_SIG: &str = "//*[local-name()='Signature' and namespace-uri()='http://www.w3.org/2000/09/xmldsig#' and parent::*[local-name()='LogoutRequest']]";
+const SCRIPT: &str = include_str!("saml_support/pysaml2_sp.py");
+
+/// A test SP: its key pair, config file for the pysaml2 script and metadata for `sp add`.
+struct PySp {
+    entity: &'static str,
+    conf: PathBuf,
+    script: PathBuf,
+}
+
+fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut n = X509NameBuilder::new().unwrap();
+    n.append_entry_by_text("CN", name).unwrap();
+    let n = n.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let serial = openssl::bn::BigNum::from_u32(1).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&n).unwrap();
+    b.set_issuer_name(&n).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = b.build();
+    let (k, c) = (
+        dir.join(format!("{name}.key.pem")),
+        dir.join(format!("{name}.cert.pem")),
+    );
+    std::fs::write(&k, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&c, cert.to_pem().unwrap()).unwrap();
+    (k, c, STANDARD.encode(cert.to_der().unwrap()))
+}
+
+impl PySp {
+    fn new(
+        server: &TestServer,
+        dir: &Path,
+        entity: &'static str,
+        tag: &str,
+        slo_binding: &str,
+    ) -> PySp {
+        let (key, cert, cert_b64) = key_pair(dir, tag);
+        let acs = format!("https://127.0.0.1:9/{tag}/acs");
+        let slo = format!("https://127.0.0.1:9/{tag}/slo");
+        let binding = match slo_binding {
+            "post" => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+            _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+        };
+        let md = format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleLogoutService Binding="{binding}" Location="{slo}"/><md:NameIDFormat>{EMAIL_FMT}</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/></md:SPSSODescriptor></md:EntityDescriptor>"#
+        );
+        let md_file = dir.join(format!("{tag}-metadata.xml"));
+        std::fs::write(&md_file, md).unwrap();
+        server.cli_ok(&["sp", "add", "--metadata", md_file.to_str().unwrap()]);
+        let idp_md = dir.join("idp-metadata.xml");
+        if !idp_md.exists() {
+            let p = server.browser().get("/saml/metadata");
+            std::fs::write(&idp_md, &p.body).unwrap();
+        }
+        let conf = dir.join(format!("{tag}.json"));
+        std::fs::write(
+            &conf,
+            serde_json::json!({
+                "entity": entity, "acs": acs, "slo": slo, "slo_binding": slo_binding,
+                "key": key, "cert": cert, "idp_md": idp_md,
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let script = dir.join("pysaml2_sp.py");
+        std::fs::write(&script, SCRIPT).unwrap();
+        PySp {
+            entity,
+            conf,
+            script,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> serde_json::Value {
+        let out = Command::new("python3")
+            .arg(&self.script)
+            .arg(&self.conf)
+            .args(args)
+            .output()
+            .expect("python3");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "pysaml2 SP {} {:?} failed:\n{text}",
+            self.entity,
+            &args[..1]
+        );
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
+        serde_json::from_str(&last).unwrap_or_else(|e| panic!("pysaml2 output ({e}): {text}"))
+    }
+
+    /// SSO with the browser's session; pysaml2 validates the Response. Returns its summary.
+    fn sso(&self, server: &TestServer, b: &Browser, id: &str) -> serde_json::Value {
+        let (_, _, xml, _) = post_form(&b.get(&sso_path(server, self.entity, id, "")), id);
+        let seen = self.run(&["sso-response", &STANDARD.encode(xml.as_bytes()), id]);
+        assert_eq!(seen["in_response_to"], id, "{seen}");
+        seen
+    }
+}
+
+fn single_logout_across_two_sps(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let a = PySp::new(&server, dir.path(), A, "spa", "post");
+    let bsp = PySp::new(&server, dir.path(), B, "spb", "redirect");
+    let cert = idp_cert_pem(&server.browser());
+    let md = server.browser().get("/saml/metadata").body;
+    assert!(
+        md.contains(&format!(
+            "SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{}\"",
+            server.url("/saml/slo")
+        )),
+        "{md}"
+    );
+
+    // ---- SP-initiated, from A (HTTP-POST) -------------------------------------------------
+    let b = server.browser();
+    b.sign_in("demo", &server.pattern_of("demo"), "/");
+    let seen_a = a.sso(&server, &b, "_a1");
+    let seen_b = bsp.sso(&server, &b, "_b1");
+    assert_eq!(seen_a["name_id"], "demo@demo.example");
+    let si_a = seen_a["session_index"].as_str().unwrap().to_owned();
+    let si_b = seen_b["session_index"].as_str().unwrap().to_owned();
+    assert_ne!(si_a, si_b);
+    assert_eq!(count_rows(&server, "saml_session_sps"), 2);
+
+    let req = a.run(&[
+        "logout-request",
+        "demo@demo.example",
+        EMAIL_FMT,
+        &si_a,
+        "post",
+    ]);
+    let a_req_id = req["id"].as_str().unwrap().to_owned();
+    let saml_request = req["SAMLRequest"].as_str().unwrap().to_owned();
+    let r = b.post_form_raw(
+        "/saml/slo",
+        &[("SAMLRequest", &saml_request), ("RelayState", "rs-a")],
+    );
+    // Our session is over at once; B is next (HTTP-Redirect, signed query).
+    assert!(b.session_json().is_none(), "the session must be ended");
+    assert_eq!(r.status.as_u16(), 303, "{}", r.describe());
+    let to_b = r.location().unwrap();
+    assert!(
+        to_b.starts_with("https://127.0.0.1:9/spb/slo?SAMLRequest="),
+        "{to_b}"
+    );
+    assert!(to_b.contains("&Signature="), "{to_b}");
+    let handled = bsp.run(&["handle-logout-request", "redirect", &to_b]);
+    assert_eq!(handled["name_id"], "demo@demo.example", "{handled}");
+    assert_eq!(handled["session_indexes"][0], si_b.as_str(), "{handled}");
+    assert_eq!(handled["issuer"], server.url("/saml/metadata").as_str());
+    // B's LogoutResponse comes back; A gets our signed LogoutResponse by HTTP-POST.
+    let back = b.get(handled["url"].as_str().unwrap());
+    let (action, field, xml, relay) = post_form(&back, "LogoutResponse to A");
+    assert_eq!(action, "https://127.0.0.1:9/spa/slo");
+    assert_eq!(field, "SAMLResponse");
+    assert_eq!(relay.as_deref(), Some("rs-a"), "RelayState kept");
+    assert!(
+        xml.contains(&format!("InResponseTo=\"{a_req_id}\"")),
+        "{xml}"
+    );
+    let (ok, log) = xmlsec1_verify(dir.path(), &cert, &xml, LOGOUT_RESPONSE_SIG);
+    assert!(ok, "xmlsec1 must verify the LogoutResponse: {log}\n{xml}");
+    let tampered = xml.replacen("status:Success", "status:Requester", 1);
+    assert!(!xmlsec1_verify(dir.path(), &cert, &tampered, LOGOUT_RESPONSE_SIG).0);
+    let checked = a.run(&[
+        "logout-response-check",
+        "post",
+        &STANDARD.encode(xml.as_bytes()),
+    ]);
+    assert_eq!(checked["in_response_to"], a_req_id.as_str(), "{checked}");
+    assert_eq!(
+        checked["status"], "urn:oasis:names:tc:SAML:2.0:status:Success",
+        "{checked}"
+    );
+    assert_eq!(checked["sub_status"], serde_json::Value::Null, "{checked}");
+    assert_eq!(count_rows(&server, "saml_session_sps"), 0);
+    assert_eq!(count_rows(&server, "saml_logouts"), 0);
+
+    // The same LogoutRequest again: refused, audited.
+    let again = b.post_form_raw("/saml/slo", &[("SAMLRequest", &saml_request)]);
+    assert_error_page(&again, "replayed LogoutRequest");
+    // An unsigned LogoutRequest (the SP's settings require a signature): refused.
+    let unsigned = format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_unsigned" Version="2.0" IssueInstant="{}" Destination="{}"><saml:Issuer>{A}</saml:Issuer><saml:NameID>demo@demo.example</saml:NameID></samlp:LogoutRequest>"#,
+        now_instant(),
+        server.url("/saml/slo")
+    );
+    let p = b.get(&redirect_path("/saml/slo", "SAMLRequest", &unsigned, None));
+    assert_error_page(&p, "unsigned LogoutRequest");
+    let audit = audit_events(&server);
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.starts_with("saml.slo|") && l.contains("replayed")),
+        "{audit:#?}"
+    );
+
+    // ---- IdP-initiated: our sign-out -----------------------------------------------------
+    let c = server.browser();
+    c.sign_in("demo", &server.pattern_of("demo"), "/");
+    let seen_a = a.sso(&server, &c, "_a2");
+    let seen_b = bsp.sso(&server, &c, "_b2");
+    c.get("/").expect_status(200, "home page (csrf)");
+    let r = c.post_form("/logout", &[]);
+    assert!(c.session_json().is_none(), "signed out");
+    // B first (entity IDs in reverse order), by HTTP-Redirect.
+    assert_eq!(r.status.as_u16(), 303, "{}", r.describe());
+    let to_b = r.location().unwrap();
+    let handled = bsp.run(&["handle-logout-request", "redirect", &to_b]);
+    assert_eq!(handled["session_indexes"][0], seen_b["session_index"]);
+    // Then A, by an auto-POST page; pysaml2 A verifies the enveloped signature.
+    let page = c.get(handled["url"].as_str().unwrap());
+    let (action, field, xml_req, _) = post_form(&page, "LogoutRequest to A");
+    assert_eq!(action, "https://127.0.0.1:9/spa/slo");
+    assert_eq!(field, "SAMLRequest");
+    let (ok, log) = xmlsec1_verify(dir.path(), &cert, &xml_req, LOGOUT_REQUEST_SIG);
+    assert!(ok, "xmlsec1 must verify our LogoutRequest: {log}");
+    let handled = a.run(&[
+        "handle-logout-request",
+        "post",
+        &STANDARD.encode(xml_req.as_bytes()),
+    ]);
+    assert_eq!(handled["session_indexes"][0], seen_a["session_index"]);
+    let done = c.post_form_raw(
+        "/saml/slo",
+        &[("SAMLResponse", handled["SAMLResponse"].as_str().unwrap())],
+    );
+    done.expect_see_other("/login", "logout chain finished");
+    assert_eq!(count_rows(&server, "saml_logouts"), 0);
+    let audit = audit_events(&server);
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.starts_with("saml.slo|idp-initiated|success|") && l.contains(A)),
+        "{audit:#?}"
+    );
+}
+
+both_backends!(single_logout_across_two_sps);

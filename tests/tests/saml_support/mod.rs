@@ -1,0 +1,310 @@
+//! Helpers shared by the SAML end-to-end tests (`saml_*.rs`): AuthnRequests, the HTTP-POST
+//! binding form, the IdP certificate, `xmlsec1` verification and decryption, the matrix + TOTP
+//! sign-in of `demo-mfa`, and reading the audit log from the store.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use passlogic_idp_core::saml::bindings::{deflate, percent_encode};
+use scraper::Selector;
+
+use crate::common::{self, Backend, Browser, Page, TestServer};
+
+/// XPath of the assertion's own signature.
+pub const ASSERTION_SIG: &str = "//*[local-name()='Signature' and namespace-uri()='http://www.w3.org/2000/09/xmldsig#' and parent::*[local-name()='Assertion']]";
+/// XPath of the Response's own signature.
+pub const RESPONSE_SIG: &str = "//*[local-name()='Signature' and namespace-uri()='http://www.w3.org/2000/09/xmldsig#' and parent::*[local-name()='Response']]";
+
+/// A TOTP code from oathtool at now + `offset` seconds.
+pub fn totp(secret: &str, offset: i64) -> String {
+    let at = common::now_unix() + offset;
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", secret, "-N", &format!("@{at}")])
+        .output()
+        .unwrap_or_else(|e| panic!("oathtool is needed (apt-get install oathtool): {e}"));
+    assert!(out.status.success(), "oathtool failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The value of the first `key: value` line.
+pub fn line_value(out: &str, key: &str) -> String {
+    out.lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
+}
+
+pub fn now_instant() -> String {
+    passlogic_idp_core::saml::format_instant(time::OffsetDateTime::now_utc())
+}
+
+/// An unsigned AuthnRequest from `issuer` to our SSO endpoint.
+pub fn authn_request(server: &TestServer, issuer: &str, id: &str, extra_attrs: &str) -> String {
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{extra_attrs}><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{issuer}</saml:Issuer></samlp:AuthnRequest>"#,
+        now = now_instant(),
+        dest = server.url("/saml/sso"),
+    )
+}
+
+/// `/saml/sso?SAMLRequest=...&RelayState=...` for an XML message (HTTP-Redirect, unsigned).
+pub fn redirect_path(path: &str, field: &str, xml: &str, relay: Option<&str>) -> String {
+    let b64 = STANDARD.encode(deflate(xml.as_bytes()));
+    let mut p = format!("{path}?{field}={}", percent_encode(&b64));
+    if let Some(r) = relay {
+        p.push_str(&format!("&RelayState={}", percent_encode(r)));
+    }
+    p
+}
+
+/// `/saml/sso?...` for an unsigned AuthnRequest.
+pub fn sso_path(server: &TestServer, issuer: &str, id: &str, extra: &str) -> String {
+    redirect_path(
+        "/saml/sso",
+        "SAMLRequest",
+        &authn_request(server, issuer, id, extra),
+        Some("relay-1"),
+    )
+}
+
+/// The auto-submitting HTTP-POST binding form: (action, field name, decoded XML, RelayState).
+pub fn post_form(p: &Page, what: &str) -> (String, String, String, Option<String>) {
+    p.expect_status(200, what);
+    let html = p.html();
+    let form = Selector::parse("form[data-autosubmit]").unwrap();
+    let form = html
+        .select(&form)
+        .next()
+        .unwrap_or_else(|| panic!("{what}: no auto-post form: {}", p.describe()));
+    let action = form.value().attr("action").unwrap().to_owned();
+    let field = |name: &str| {
+        let sel = Selector::parse(&format!("input[name={name}]")).unwrap();
+        form.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr("value").map(str::to_owned))
+    };
+    let (name, b64) = match (field("SAMLResponse"), field("SAMLRequest")) {
+        (Some(v), _) => ("SAMLResponse", v),
+        (None, Some(v)) => ("SAMLRequest", v),
+        _ => panic!("{what}: no SAMLResponse/SAMLRequest: {}", p.describe()),
+    };
+    let xml = String::from_utf8(STANDARD.decode(b64).expect("base64")).expect("utf-8");
+    (action, name.to_owned(), xml, field("RelayState"))
+}
+
+/// The signing certificate of `/saml/metadata` as PEM.
+pub fn idp_cert_pem(b: &Browser) -> String {
+    let p = b.get("/saml/metadata");
+    p.expect_status(200, "GET /saml/metadata");
+    let start = p
+        .body
+        .find("<ds:X509Certificate>")
+        .expect("certificate in metadata")
+        + "<ds:X509Certificate>".len();
+    let end = start + p.body[start..].find("</ds:X509Certificate>").unwrap();
+    let b64: String = p.body[start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+fn run_log(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// xmlsec1 verification of the signature at `xpath` with the IdP certificate as key and only
+/// trust anchor.
+pub fn xmlsec1_verify(dir: &Path, cert_pem: &str, xml: &str, xpath: &str) -> (bool, String) {
+    let cert = dir.join("idp-cert.pem");
+    std::fs::write(&cert, cert_pem).unwrap();
+    let file = dir.join("signed.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--pubkey-cert-pem")
+        .arg(&cert)
+        .arg("--trusted-pem")
+        .arg(&cert)
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        ])
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        ])
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
+        ])
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse",
+        ])
+        .args(["--node-xpath", xpath])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("xmlsec1 is needed (apt-get install xmlsec1): {e}"));
+    let log = run_log(&out);
+    (out.status.success() && log.contains("OK"), log)
+}
+
+/// xmlsec1 decryption of the (first) EncryptedData with a private key PEM file; returns the
+/// decrypted document.
+pub fn xmlsec1_decrypt(dir: &Path, key_pem: &Path, xml: &str) -> String {
+    let file = dir.join("encrypted.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("xmlsec1")
+        .arg("--decrypt")
+        .arg("--privkey-pem")
+        .arg(key_pem)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("xmlsec1 is needed: {e}"));
+    assert!(
+        out.status.success(),
+        "xmlsec1 must decrypt the assertion: {}\n{xml}",
+        run_log(&out)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Text of the first element `open_prefix...>` up to `close` (exact element name).
+pub fn between<'a>(xml: &'a str, open_prefix: &str, close: &str) -> &'a str {
+    let i = xml
+        .match_indices(open_prefix)
+        .map(|(i, _)| i)
+        .find(|i| matches!(xml.as_bytes().get(i + open_prefix.len()), Some(b'>' | b' ')))
+        .unwrap_or_else(|| panic!("no {open_prefix} in {xml}"));
+    let after = &xml[i + open_prefix.len()..];
+    let gt = after.find('>').unwrap();
+    let rest = &after[gt + 1..];
+    &rest[..rest.find(close).unwrap()]
+}
+
+/// The opening tag of the first element `open_prefix` (for attribute checks).
+pub fn open_tag<'a>(xml: &'a str, open_prefix: &str) -> &'a str {
+    let i = xml
+        .match_indices(open_prefix)
+        .map(|(i, _)| i)
+        .find(|i| matches!(xml.as_bytes().get(i + open_prefix.len()), Some(b'>' | b' ')))
+        .unwrap_or_else(|| panic!("no {open_prefix} in {xml}"));
+    let end = xml[i..].find('>').unwrap();
+    &xml[i..=i + end]
+}
+
+/// Signs demo-mfa in (matrix + TOTP at now + `totp_offset`) from the 303 to
+/// `/login?return_to=...`; returns the answer of the resumed endpoint.
+pub fn sign_in_mfa(
+    server: &TestServer,
+    b: &Browser,
+    login: &Page,
+    resume_prefix: &str,
+    totp_offset: i64,
+) -> Page {
+    login.expect_see_other("/login", "SAML request without a session");
+    let form = b.follow(login);
+    form.expect_status(200, "login page");
+    let sel = Selector::parse("input[name=return_to]").unwrap();
+    let return_to = form
+        .html()
+        .select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value").map(str::to_owned))
+        .expect("return_to field");
+    assert!(
+        return_to.starts_with(resume_prefix),
+        "return_to {return_to}"
+    );
+    let r = b.post_form(
+        "/login",
+        &[("username", "demo-mfa"), ("return_to", &return_to)],
+    );
+    r.expect_see_other("/login/matrix", "POST /login");
+    let grid = common::GridPage::parse(b.follow(&r));
+    let r = b.submit_otp(&grid.answer(&server.pattern_of("demo-mfa")));
+    r.expect_see_other("/login/totp", "grid, then TOTP");
+    b.follow(&r).expect_status(200, "TOTP page");
+    let secret = line_value(&server.log(), "totp");
+    let r = b.post_form("/login/totp", &[("otp", &totp(&secret, totp_offset))]);
+    let path = resume_prefix.split('?').next().unwrap();
+    r.expect_see_other(path, "back to the SAML endpoint");
+    b.follow(&r)
+}
+
+pub fn assert_error_page(p: &Page, what: &str) {
+    p.expect_status(400, what);
+    assert_eq!(p.count("form[data-autosubmit]"), 0, "{what}: no form");
+    assert!(!p.body.contains("SAMLResponse"), "{what}: {}", p.describe());
+    assert_eq!(p.count("[data-saml-error]"), 1, "{what}: {}", p.describe());
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Runs `SELECT <one text column>` on the server's store.
+pub fn query_strings(server: &TestServer, sql: &str) -> Vec<String> {
+    use sqlx::Connection;
+    block_on(async {
+        match server.backend() {
+            Backend::Sqlite => {
+                let url = format!(
+                    "sqlite://{}?mode=ro",
+                    server.data_dir().join("passlogic.db").display()
+                );
+                let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+                let v: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut c).await.expect(sql);
+                let _ = c.close().await;
+                v
+            }
+            Backend::Postgres => {
+                let url = server.database_url().expect("pg url").to_owned();
+                let mut c = sqlx::PgConnection::connect(&url).await.expect("pg");
+                let v: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut c).await.expect(sql);
+                let _ = c.close().await;
+                v
+            }
+        }
+    })
+}
+
+/// Every audit event as `event|subject|outcome|detail`, oldest first.
+pub fn audit_events(server: &TestServer) -> Vec<String> {
+    query_strings(
+        server,
+        "SELECT event || '|' || subject || '|' || outcome || '|' || detail \
+         FROM audit_events ORDER BY id",
+    )
+}
+
+/// Row count of a table.
+pub fn count_rows(server: &TestServer, table: &str) -> usize {
+    query_strings(
+        server,
+        &format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}"),
+    )[0]
+    .parse()
+    .unwrap()
+}
