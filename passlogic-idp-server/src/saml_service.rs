@@ -38,8 +38,8 @@ use passlogic_idp_core::saml::response::{
 };
 use passlogic_idp_core::saml::sp::pairwise_id;
 use passlogic_idp_core::saml::{
-    new_id, AcsEndpoint, Binding, IdpSettings, MessageLimits, Principal, SamlError,
-    ServiceProvider, SigningKey,
+    AcsEndpoint, Binding, IdpSettings, MessageLimits, Principal, SamlError, ServiceProvider,
+    SigningKey,
 };
 use passlogic_idp_core::seal::{Kek, Keyring};
 use rand::RngCore;
@@ -349,6 +349,21 @@ pub fn directory_attributes(u: &UserRow) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// The SessionIndex of session `session_id` at one SP: stable for the session's lifetime (every
+/// assertion to that SP in the session carries the same value, so a LogoutRequest naming any of
+/// them finds the session), different per SP (SPs cannot link it), and not the session id or
+/// anything that leads back to the cookie: `_` + hex SHA-256 of a label, the session id and the
+/// entity ID.
+pub fn session_index(session_id: &str, entity_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"passlogic:saml-session-index\0");
+    h.update(session_id.as_bytes());
+    h.update(b"\0");
+    h.update(entity_id.as_bytes());
+    format!("_{}", hex::encode(&h.finalize()[..20]))
 }
 
 /// The core's AuthnContext for a session.
@@ -732,7 +747,7 @@ impl SamlService {
             principal: &principal,
             authn_context: &ctx,
             authn_class: class,
-            session_index: new_id(&mut rng),
+            session_index: session_index(&s.id, &sp.entity_id),
             session_not_on_or_after: OffsetDateTime::from_unix_timestamp(s.expires_at).ok(),
         };
         match build_response(

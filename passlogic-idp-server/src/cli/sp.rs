@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use passlogic_idp_core::saml::metadata::parse_sp_metadata;
+use passlogic_idp_core::saml::sp::DataEncryption;
 use passlogic_idp_core::saml::{
     nameid_format, AttributeRelease, AttributeSource, MessageLimits, NameIdSource, ServiceProvider,
 };
@@ -53,6 +54,17 @@ pub enum SpCommand {
         /// `const:VALUE`, or a directory attribute key.
         #[arg(long = "attribute", value_name = "NAME=SOURCE")]
         attributes: Vec<String>,
+        /// Accept `http://` ACS URLs on 127.0.0.1 / [::1] / localhost (an SP on this machine:
+        /// demos, examples/saml-sp). Never for a real SP.
+        #[arg(long)]
+        allow_http_loopback: bool,
+        /// Do not encrypt assertions even though the metadata has an encryption certificate.
+        #[arg(long)]
+        no_encryption: bool,
+        /// Data encryption of assertions: `aes256-gcm` (default) or `aes256-cbc` (for SPs
+        /// without GCM).
+        #[arg(long, value_name = "ALG")]
+        encryption: Option<String>,
     },
     /// List service providers, one JSON object (the stored settings) per line.
     List,
@@ -146,6 +158,9 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
             name_id_source,
             name_id_format,
             attributes,
+            allow_http_loopback,
+            no_encryption,
+            encryption,
         } => {
             let xml = std::fs::read_to_string(&metadata)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", metadata.display()))?;
@@ -159,6 +174,16 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
             }
             if let Some(f) = name_id_format {
                 sp.name_id_format = parse_name_id_format(&f)?;
+            }
+            sp.allow_http_loopback_acs = allow_http_loopback;
+            if no_encryption {
+                sp.encryption_cert = None;
+            }
+            match encryption.as_deref() {
+                None => {}
+                Some("aes256-gcm") => sp.encryption = DataEncryption::Aes256Gcm,
+                Some("aes256-cbc") => sp.encryption = DataEncryption::Aes256Cbc,
+                Some(other) => anyhow::bail!("--encryption {other:?}: aes256-gcm or aes256-cbc"),
             }
             if !attributes.is_empty() {
                 sp.attributes = attributes
@@ -190,6 +215,7 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
                 println!("acs: {}", a.url);
             }
             println!("name_id_format: {}", sp.name_id_format);
+            println!("encrypted: {}", sp.encryption_cert.is_some());
             Ok(ExitCode::SUCCESS)
         }
         SpCommand::List => {

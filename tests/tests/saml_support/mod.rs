@@ -11,7 +11,13 @@ use base64::Engine;
 use passlogic_idp_core::saml::bindings::{deflate, percent_encode};
 use scraper::Selector;
 
+use std::path::PathBuf;
+
 use crate::common::{self, Backend, Browser, Page, TestServer};
+
+/// emailAddress NameID format.
+pub const EMAIL_FMT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const SCRIPT: &str = include_str!("pysaml2_sp.py");
 
 /// XPath of the assertion's own signature.
 pub const ASSERTION_SIG: &str = "//*[local-name()='Signature' and namespace-uri()='http://www.w3.org/2000/09/xmldsig#' and parent::*[local-name()='Assertion']]";
@@ -307,4 +313,124 @@ pub fn count_rows(server: &TestServer, table: &str) -> usize {
     )[0]
     .parse()
     .unwrap()
+}
+
+/// A test SP: its key pair, config file for the pysaml2 script and metadata for `sp add`.
+pub struct PySp {
+    pub entity: &'static str,
+    conf: PathBuf,
+    script: PathBuf,
+}
+
+pub fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut n = X509NameBuilder::new().unwrap();
+    n.append_entry_by_text("CN", name).unwrap();
+    let n = n.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let serial = openssl::bn::BigNum::from_u32(1).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&n).unwrap();
+    b.set_issuer_name(&n).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = b.build();
+    let (k, c) = (
+        dir.join(format!("{name}.key.pem")),
+        dir.join(format!("{name}.cert.pem")),
+    );
+    std::fs::write(&k, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&c, cert.to_pem().unwrap()).unwrap();
+    (k, c, STANDARD.encode(cert.to_der().unwrap()))
+}
+
+impl PySp {
+    pub fn new(
+        server: &TestServer,
+        dir: &Path,
+        entity: &'static str,
+        tag: &str,
+        slo_binding: &str,
+    ) -> PySp {
+        let (key, cert, cert_b64) = key_pair(dir, tag);
+        let acs = format!("https://127.0.0.1:9/{tag}/acs");
+        let slo = format!("https://127.0.0.1:9/{tag}/slo");
+        let binding = match slo_binding {
+            "post" => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+            _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+        };
+        let md = format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleLogoutService Binding="{binding}" Location="{slo}"/><md:NameIDFormat>{EMAIL_FMT}</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/></md:SPSSODescriptor></md:EntityDescriptor>"#
+        );
+        let md_file = dir.join(format!("{tag}-metadata.xml"));
+        std::fs::write(&md_file, md).unwrap();
+        server.cli_ok(&["sp", "add", "--metadata", md_file.to_str().unwrap()]);
+        let idp_md = dir.join("idp-metadata.xml");
+        if !idp_md.exists() {
+            let p = server.browser().get("/saml/metadata");
+            std::fs::write(&idp_md, &p.body).unwrap();
+        }
+        let conf = dir.join(format!("{tag}.json"));
+        std::fs::write(
+            &conf,
+            serde_json::json!({
+                "entity": entity, "acs": acs, "slo": slo, "slo_binding": slo_binding,
+                "key": key, "cert": cert, "idp_md": idp_md,
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let script = dir.join("pysaml2_sp.py");
+        std::fs::write(&script, SCRIPT).unwrap();
+        PySp {
+            entity,
+            conf,
+            script,
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> serde_json::Value {
+        let out = Command::new("python3")
+            .arg(&self.script)
+            .arg(&self.conf)
+            .args(args)
+            .output()
+            .expect("python3");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "pysaml2 SP {} {:?} failed:\n{text}",
+            self.entity,
+            &args[..1]
+        );
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
+        serde_json::from_str(&last).unwrap_or_else(|e| panic!("pysaml2 output ({e}): {text}"))
+    }
+
+    /// SSO with the browser's session; pysaml2 validates the Response. Returns its summary.
+    pub fn sso(&self, server: &TestServer, b: &Browser, id: &str) -> serde_json::Value {
+        let (_, _, xml, _) = post_form(&b.get(&sso_path(server, self.entity, id, "")), id);
+        let seen = self.run(&["sso-response", &STANDARD.encode(xml.as_bytes()), id]);
+        assert_eq!(seen["in_response_to"], id, "{seen}");
+        seen
+    }
 }

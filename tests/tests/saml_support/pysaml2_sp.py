@@ -4,6 +4,7 @@
 # CONF_JSON: {"entity", "acs", "slo", "slo_binding" ("redirect"|"post"), "key", "cert", "idp_md",
 #             "enc_key" (optional: decrypts EncryptedAssertion)}
 # Modes (each prints one JSON object):
+#   authn-request                      an AuthnRequest by HTTP-Redirect: {"id", "url"}
 #   sso-response B64 REQ_ID|-          validate a Response (REQ_ID "-": unsolicited)
 #   logout-request NAME_ID FORMAT SESSION_INDEX BINDING
 #                                      a signed LogoutRequest to the IdP: {"url"} (redirect) or
@@ -62,7 +63,11 @@ def out(obj):
     print(json.dumps(obj))
 
 
-if mode == "sso-response":
+if mode == "authn-request":
+    req_id, info = client.prepare_for_authenticate(
+        entityid=idp_entity, relay_state="py-relay", binding=BINDING_HTTP_REDIRECT)
+    out({"id": req_id, "url": dict(info["headers"])["Location"]})
+elif mode == "sso-response":
     b64, req_id = args
     outstanding = {} if req_id == "-" else {req_id: "/"}
     resp = client.parse_authn_request_response(b64, BINDING_HTTP_POST, outstanding=outstanding)
