@@ -318,6 +318,8 @@ pub fn count_rows(server: &TestServer, table: &str) -> usize {
 /// A test SP: its key pair, config file for the pysaml2 script and metadata for `sp add`.
 pub struct PySp {
     pub entity: &'static str,
+    /// The private key of the SP's encryption certificate (PEM file).
+    pub enc_key: PathBuf,
     conf: PathBuf,
     script: PathBuf,
 }
@@ -363,7 +365,29 @@ impl PySp {
         tag: &str,
         slo_binding: &str,
     ) -> PySp {
+        Self::new_with(server, dir, entity, tag, slo_binding, false, &[])
+    }
+
+    /// Like [`PySp::new`]; with `encrypt` the metadata also has an encryption certificate
+    /// (pysaml2 decrypts with its key); `sp_add` are extra `sp add` flags.
+    pub fn new_with(
+        server: &TestServer,
+        dir: &Path,
+        entity: &'static str,
+        tag: &str,
+        slo_binding: &str,
+        encrypt: bool,
+        sp_add: &[&str],
+    ) -> PySp {
         let (key, cert, cert_b64) = key_pair(dir, tag);
+        let (enc_key, enc_cert, enc_b64) = key_pair(dir, &format!("{tag}-enc"));
+        let enc_md = if encrypt {
+            format!(
+                r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{enc_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#
+            )
+        } else {
+            String::new()
+        };
         let acs = format!("https://127.0.0.1:9/{tag}/acs");
         let slo = format!("https://127.0.0.1:9/{tag}/slo");
         let binding = match slo_binding {
@@ -371,11 +395,13 @@ impl PySp {
             _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
         };
         let md = format!(
-            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleLogoutService Binding="{binding}" Location="{slo}"/><md:NameIDFormat>{EMAIL_FMT}</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/></md:SPSSODescriptor></md:EntityDescriptor>"#
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>{enc_md}<md:SingleLogoutService Binding="{binding}" Location="{slo}"/><md:NameIDFormat>{EMAIL_FMT}</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/></md:SPSSODescriptor></md:EntityDescriptor>"#
         );
         let md_file = dir.join(format!("{tag}-metadata.xml"));
         std::fs::write(&md_file, md).unwrap();
-        server.cli_ok(&["sp", "add", "--metadata", md_file.to_str().unwrap()]);
+        let mut args = vec!["sp", "add", "--metadata", md_file.to_str().unwrap()];
+        args.extend_from_slice(sp_add);
+        server.cli_ok(&args);
         let idp_md = dir.join("idp-metadata.xml");
         if !idp_md.exists() {
             let p = server.browser().get("/saml/metadata");
@@ -387,6 +413,8 @@ impl PySp {
             serde_json::json!({
                 "entity": entity, "acs": acs, "slo": slo, "slo_binding": slo_binding,
                 "key": key, "cert": cert, "idp_md": idp_md,
+                "enc_key": if encrypt { Some(&enc_key) } else { None },
+                "enc_cert": enc_cert,
             })
             .to_string(),
         )
@@ -395,6 +423,7 @@ impl PySp {
         std::fs::write(&script, SCRIPT).unwrap();
         PySp {
             entity,
+            enc_key,
             conf,
             script,
         }
