@@ -58,6 +58,9 @@ pub enum SpCommand {
         /// demos, examples/saml-sp). Never for a real SP.
         #[arg(long)]
         allow_http_loopback: bool,
+        /// Refuse AuthnRequests that are not signed with a certificate of the metadata.
+        #[arg(long)]
+        require_signed_requests: bool,
         /// Do not encrypt assertions even though the metadata has an encryption certificate.
         #[arg(long)]
         no_encryption: bool,
@@ -159,6 +162,7 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
             name_id_format,
             attributes,
             allow_http_loopback,
+            require_signed_requests,
             no_encryption,
             encryption,
         } => {
@@ -176,6 +180,7 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
                 sp.name_id_format = parse_name_id_format(&f)?;
             }
             sp.allow_http_loopback_acs = allow_http_loopback;
+            sp.want_authn_requests_signed |= require_signed_requests;
             if no_encryption {
                 sp.encryption_cert = None;
             }

@@ -5,6 +5,8 @@
 #             "enc_key" (optional: decrypts EncryptedAssertion)}
 # Modes (each prints one JSON object):
 #   authn-request                      an AuthnRequest by HTTP-Redirect: {"id", "url"}
+#   authn-request-signed BINDING       a signed one: {"id", "url"} (redirect, query signature)
+#                                      or {"id", "url", "xml"} (post, enveloped signature)
 #   sso-response B64 REQ_ID|-          validate a Response (REQ_ID "-": unsolicited)
 #   logout-request NAME_ID FORMAT SESSION_INDEX BINDING
 #                                      a signed LogoutRequest to the IdP: {"url"} (redirect) or
@@ -67,6 +69,19 @@ if mode == "authn-request":
     req_id, info = client.prepare_for_authenticate(
         entityid=idp_entity, relay_state="py-relay", binding=BINDING_HTTP_REDIRECT)
     out({"id": req_id, "url": dict(info["headers"])["Location"]})
+elif mode == "authn-request-signed":
+    (binding,) = args
+    dest = client.metadata.single_sign_on_service(idp_entity, B[binding])[0]["location"]
+    if binding == "redirect":
+        req_id, info = client.prepare_for_authenticate(
+            entityid=idp_entity, relay_state="signed-relay", binding=BINDING_HTTP_REDIRECT,
+            sign=True, sigalg=SIG_RSA_SHA256)
+        out({"id": req_id, "url": dict(info["headers"])["Location"]})
+    else:
+        req_id, req = client.create_authn_request(
+            dest, binding=BINDING_HTTP_POST, sign=True, sign_alg=SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA256)
+        out({"id": req_id, "url": dest, "xml": str(req)})
 elif mode == "sso-response":
     b64, req_id = args
     outstanding = {} if req_id == "-" else {req_id: "/"}
