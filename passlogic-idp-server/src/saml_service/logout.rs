@@ -354,7 +354,7 @@ impl SamlService {
             };
             let out = match build_logout_request(
                 &self.idp,
-                &self.key.signing,
+                self.key().await?.signing_at(now.unix_timestamp()),
                 &sp,
                 &subject,
                 now,
@@ -413,7 +413,7 @@ impl SamlService {
         let req = init.request();
         match build_logout_response(
             &self.idp,
-            &self.key.signing,
+            self.key().await?.signing_at(now.unix_timestamp()),
             &sp,
             &req,
             status,

@@ -88,7 +88,7 @@ fn csp_origin(url: &str) -> Option<String> {
 }
 
 async fn metadata(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
-    match state.saml.metadata() {
+    match state.saml.metadata().await {
         Ok(xml) => (
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,
