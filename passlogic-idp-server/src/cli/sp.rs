@@ -36,8 +36,16 @@ pub enum SpCommand {
     /// assertion signed.
     Add {
         /// The SP's metadata (EntityDescriptor XML).
-        #[arg(long)]
-        metadata: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "metadata_url",
+            conflicts_with = "metadata_url"
+        )]
+        metadata: Option<PathBuf>,
+        /// Fetch the SP's metadata from this `https://` (or `http://`) URL instead (at most
+        /// 1 MiB, 10 s, no redirects; TLS certificates checked against the system's roots).
+        #[arg(long, value_name = "URL")]
+        metadata_url: Option<String>,
         /// Apply a SaaS preset's NameID, attributes, signing and AuthnContext settings.
         #[arg(long, value_enum)]
         preset: Option<Preset>,
@@ -133,6 +141,127 @@ pub fn parse_attribute(s: &str) -> anyhow::Result<AttributeRelease> {
     })
 }
 
+/// GET `url` (http or https; TLS through OpenSSL with the system's trust roots and host name
+/// verification): status 200, body at most `max` bytes, 10 s timeouts, no redirects followed.
+/// A minimal HTTP/1.1 client (Content-Length, chunked, or read to close) because the server
+/// has no HTTP client dependency with TLS.
+fn fetch_metadata(url: &str, max: usize) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    use std::time::Duration;
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        anyhow::bail!("only http:// and https:// URLs");
+    };
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => (&rest[..i], rest[i..].split('#').next().unwrap_or("/")),
+        None => (rest, "/"),
+    };
+    let path = if path.is_empty() {
+        "/".to_owned()
+    } else if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
+    anyhow::ensure!(
+        !authority.is_empty() && !authority.contains('@'),
+        "bad host in URL"
+    );
+    let default_port = if tls { 443 } else { 80 };
+    let parse_port = |p: &str| p.parse::<u16>().map_err(|_| anyhow::anyhow!("bad port"));
+    let (host_plain, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| anyhow::anyhow!("bad IPv6 host"))?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, parse_port(p)?),
+            None => (h, default_port),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, parse_port(p)?),
+            None => (authority, default_port),
+        }
+    };
+    let host = host_plain;
+    let addr = (host_plain, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+    let tcp = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/samlmetadata+xml, \
+         application/xml, text/xml\r\nUser-Agent: passlogic-idp\r\nConnection: close\r\n\r\n"
+    );
+    let cap = max + 64 * 1024;
+    let mut raw = Vec::new();
+    if tls {
+        let connector =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())?.build();
+        let mut s = connector.connect(host_plain, tcp)?;
+        s.write_all(request.as_bytes())?;
+        s.take(cap as u64 + 1).read_to_end(&mut raw)?;
+    } else {
+        let mut s = tcp;
+        s.write_all(request.as_bytes())?;
+        s.take(cap as u64 + 1).read_to_end(&mut raw)?;
+    }
+    anyhow::ensure!(raw.len() <= cap, "metadata larger than {max} bytes");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP header"))?;
+    let head = std::str::from_utf8(&raw[..split])?;
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    let code = status.split_whitespace().nth(1).unwrap_or_default();
+    anyhow::ensure!(
+        code == "200",
+        "HTTP status {status:?} (redirects are not followed)"
+    );
+    let header = |name: &str| {
+        head.split("\r\n").skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut out = Vec::new();
+        let mut rest = body.as_slice();
+        loop {
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| anyhow::anyhow!("bad chunked body"))?;
+            let size_txt = std::str::from_utf8(&rest[..eol])?;
+            let size = usize::from_str_radix(size_txt.split(';').next().unwrap_or("").trim(), 16)?;
+            rest = &rest[eol + 2..];
+            if size == 0 {
+                break;
+            }
+            anyhow::ensure!(rest.len() >= size, "truncated chunked body");
+            out.extend_from_slice(&rest[..size]);
+            rest = rest.get(size + 2..).unwrap_or_default();
+        }
+        body = out;
+    } else if let Some(len) = header("content-length") {
+        let len: usize = len.parse()?;
+        anyhow::ensure!(body.len() >= len, "truncated body");
+        body.truncate(len);
+    }
+    anyhow::ensure!(body.len() <= max, "metadata larger than {max} bytes");
+    Ok(String::from_utf8(body)?)
+}
+
 /// Endpoints and keys from the metadata; behaviour from the preset.
 fn apply_preset(mut sp: ServiceProvider, preset: Preset) -> ServiceProvider {
     let p = match preset {
@@ -157,6 +286,7 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
     match command {
         SpCommand::Add {
             metadata,
+            metadata_url,
             preset,
             name_id_source,
             name_id_format,
@@ -166,10 +296,22 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
             no_encryption,
             encryption,
         } => {
-            let xml = std::fs::read_to_string(&metadata)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", metadata.display()))?;
-            let mut sp = parse_sp_metadata(&xml, &MessageLimits::default())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", metadata.display()))?;
+            let limits = MessageLimits::default();
+            let (xml, source) = match (&metadata, &metadata_url) {
+                (Some(path), _) => (
+                    std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                (None, Some(url)) => (
+                    fetch_metadata(url, limits.max_metadata)
+                        .map_err(|e| anyhow::anyhow!("fetching {url}: {e:#}"))?,
+                    url.clone(),
+                ),
+                (None, None) => anyhow::bail!("--metadata FILE or --metadata-url URL"),
+            };
+            let mut sp =
+                parse_sp_metadata(&xml, &limits).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
             if let Some(p) = preset {
                 sp = apply_preset(sp, p);
             }

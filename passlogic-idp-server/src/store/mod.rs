@@ -137,6 +137,8 @@ impl Store {
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM used_once WHERE expires_at <= $1",
             "DELETE FROM saml_pending_requests WHERE expires_at <= $1",
+            "DELETE FROM saml_session_sps WHERE expires_at <= $1",
+            "DELETE FROM saml_logouts WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }
