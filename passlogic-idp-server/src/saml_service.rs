@@ -4,13 +4,23 @@
 //!
 //! - **Signing key**: one RSA-2048 key per tenant with a self-signed certificate (10 years),
 //!   created at first start and stored sealed under the KEK (re-sealed by `keys rotate-kek`).
-//!   The same sealed blob holds the secret of pairwise persistent NameIDs.
+//!   The same sealed blob holds the secret of pairwise persistent NameIDs and, during a
+//!   rollover ([`rotate_signing_key`], `keys rotate-saml`), the next key with its activation
+//!   time. Servers re-read the blob every [`KEY_CACHE_SECS`].
 //! - **Entity ID** `{public_url}/saml/metadata`; SSO `{public_url}/saml/sso` (Redirect and POST);
 //!   SLO `{public_url}/saml/slo` (Redirect and POST; see [`logout`]).
 //! - **Requests**: decoded and validated by the core against the registered SP; the request ID
 //!   is recorded single use (`used_once`, kind `saml-request`). A request that needs a sign-in
 //!   is kept server-side under a random id and resumed once by `/saml/resume?id=...`.
 //! - **AuthnContext** comes from the session's `amr` and `auth_time`.
+//! - **NameID and attributes** come from the user's directory columns and `attributes` object
+//!   ([`directory_attributes`]); a user without the SP's NameID source gets InvalidNameIDPolicy.
+//! - **SessionIndex** is stable per session and SP ([`session_index`]); each Response records
+//!   its SP for single logout.
+//!
+//! Known gaps: the directory's `valid_from` / `valid_until` are not checked here (nor at
+//! sign-in yet); one issuer per tenant (Entra tenants with several federated top-level domains
+//! need one issuer each).
 
 pub mod logout;
 

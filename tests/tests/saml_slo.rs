@@ -119,6 +119,26 @@ fn single_logout_across_two_sps(backend: Backend) {
         "{audit:#?}"
     );
 
+    // A signed LogoutRequest for another Destination: refused, the session stays.
+    let d = server.browser();
+    d.sign_in("demo", &server.pattern_of("demo"), "/");
+    let seen = a.sso(&server, &d, "_a-dest");
+    let wrong = a.run(&[
+        "logout-request",
+        "demo@demo.example",
+        EMAIL_FMT,
+        seen["session_index"].as_str().unwrap(),
+        "post",
+        "https://elsewhere.example/saml/slo",
+    ]);
+    let p = d.post_form_raw(
+        "/saml/slo",
+        &[("SAMLRequest", wrong["SAMLRequest"].as_str().unwrap())],
+    );
+    assert_error_page(&p, "LogoutRequest for another Destination");
+    assert!(d.session_json().is_some(), "nothing ended");
+    assert_eq!(count_rows(&server, "saml_session_sps"), 1);
+
     // ---- IdP-initiated: our sign-out -----------------------------------------------------
     let c = server.browser();
     c.sign_in("demo", &server.pattern_of("demo"), "/");

@@ -8,7 +8,7 @@
 #   authn-request-signed BINDING       a signed one: {"id", "url"} (redirect, query signature)
 #                                      or {"id", "url", "xml"} (post, enveloped signature)
 #   sso-response B64 REQ_ID|-          validate a Response (REQ_ID "-": unsolicited)
-#   logout-request NAME_ID FORMAT SESSION_INDEX BINDING
+#   logout-request NAME_ID FORMAT SESSION_INDEX BINDING [DESTINATION]
 #                                      a signed LogoutRequest to the IdP: {"url"} (redirect) or
 #                                      {"url", "SAMLRequest"} (post)
 #   logout-response-check BINDING VALUE  validate the IdP's LogoutResponse (POST: base64)
@@ -99,8 +99,10 @@ elif mode == "sso-response":
         "attributes": ava,
     })
 elif mode == "logout-request":
-    name_id, fmt, si, binding = args
+    name_id, fmt, si, binding = args[:4]
     dest = idp_slo(B[binding])
+    if len(args) > 4:
+        dest = args[4]  # a wrong Destination, for the hostile cases
     nid = NameID(format=fmt, text=name_id)
     if binding == "redirect":
         req_id, req = client.create_logout_request(
