@@ -99,6 +99,12 @@ fn single_logout_across_two_sps(backend: Backend) {
     assert_eq!(checked["sub_status"], serde_json::Value::Null, "{checked}");
     assert_eq!(count_rows(&server, "saml_session_sps"), 0);
     assert_eq!(count_rows(&server, "saml_logouts"), 0);
+    // B's LogoutResponse again: its logout is over, refused.
+    // (The page's language links repeat the query, so only the markers are checked.)
+    let again = b.get(handled["url"].as_str().unwrap());
+    again.expect_status(400, "replayed LogoutResponse");
+    assert_eq!(again.count("[data-saml-error]"), 1, "{}", again.describe());
+    assert_eq!(again.count("form[data-autosubmit]"), 0);
 
     // The same LogoutRequest again: refused, audited.
     let again = b.post_form_raw("/saml/slo", &[("SAMLRequest", &saml_request)]);
