@@ -9,7 +9,30 @@ use passlogic_idp_core::seal::Keyring;
 use crate::admin;
 use crate::factors;
 use crate::secrets;
-use crate::store::{NewUser, Store};
+use crate::store::{NewUser, Store, UserDirectory};
+
+/// Directory data of a demo user: e-mail, given and family name (from the display name), and
+/// the external IDs every SAML preset needs (`immutable_id` for Entra, `upn`, `federation_id`
+/// for Salesforce).
+fn demo_directory(u: &DemoUser) -> UserDirectory {
+    use base64::Engine as _;
+    let email = format!("{}@demo.example", u.name);
+    let (given, family) = u.display.split_once(' ').unwrap_or((u.display, ""));
+    let immutable = base64::engine::general_purpose::STANDARD.encode(format!("demo:{}", u.name));
+    UserDirectory {
+        email: Some(email.clone()),
+        given_name: Some(given.to_owned()),
+        family_name: (!family.is_empty()).then(|| family.to_owned()),
+        attributes: [
+            ("immutable_id".to_owned(), immutable),
+            ("upn".to_owned(), email.clone()),
+            ("federation_id".to_owned(), email),
+        ]
+        .into_iter()
+        .collect(),
+        ..UserDirectory::default()
+    }
+}
 
 /// A demo user: name, display name, fixed pattern (cell indexes on the 4x12 grid, row-major
 /// from 0), administrator, and group (whose policy applies).
@@ -79,8 +102,19 @@ pub async fn seed(store: &Store, ring: &Keyring, now: i64) -> anyhow::Result<i64
             is_admin: u.admin,
         };
         let Some(id) = store.create_user(&new, now).await? else {
+            // Demo data directories from before the directory attributes get them once.
+            if let Some(old) = store.user_by_name(tenant_id, u.name).await? {
+                if old.given_name.is_none() && old.attributes.is_empty() {
+                    let mut d = demo_directory(u);
+                    d.email = old.email.clone();
+                    store.update_user_directory(old.id, &d, now).await?;
+                }
+            }
             continue;
         };
+        store
+            .update_user_directory(id, &demo_directory(u), now)
+            .await?;
         let user = store
             .user_by_id(id)
             .await?

@@ -4,13 +4,25 @@
 //!
 //! - **Signing key**: one RSA-2048 key per tenant with a self-signed certificate (10 years),
 //!   created at first start and stored sealed under the KEK (re-sealed by `keys rotate-kek`).
-//!   The same sealed blob holds the secret of pairwise persistent NameIDs.
+//!   The same sealed blob holds the secret of pairwise persistent NameIDs and, during a
+//!   rollover ([`rotate_signing_key`], `keys rotate-saml`), the next key with its activation
+//!   time. Servers re-read the blob every [`KEY_CACHE_SECS`].
 //! - **Entity ID** `{public_url}/saml/metadata`; SSO `{public_url}/saml/sso` (Redirect and POST);
-//!   SLO `{public_url}/saml/slo` is published but not served yet.
+//!   SLO `{public_url}/saml/slo` (Redirect and POST; see [`logout`]).
 //! - **Requests**: decoded and validated by the core against the registered SP; the request ID
 //!   is recorded single use (`used_once`, kind `saml-request`). A request that needs a sign-in
 //!   is kept server-side under a random id and resumed once by `/saml/resume?id=...`.
 //! - **AuthnContext** comes from the session's `amr` and `auth_time`.
+//! - **NameID and attributes** come from the user's directory columns and `attributes` object
+//!   ([`directory_attributes`]); a user without the SP's NameID source gets InvalidNameIDPolicy.
+//! - **SessionIndex** is stable per session and SP ([`session_index`]); each Response records
+//!   its SP for single logout.
+//!
+//! Known gaps: the directory's `valid_from` / `valid_until` are not checked here (nor at
+//! sign-in yet); one issuer per tenant (Entra tenants with several federated top-level domains
+//! need one issuer each).
+
+pub mod logout;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,8 +48,8 @@ use passlogic_idp_core::saml::response::{
 };
 use passlogic_idp_core::saml::sp::pairwise_id;
 use passlogic_idp_core::saml::{
-    new_id, AcsEndpoint, Binding, IdpSettings, MessageLimits, Principal, SamlError,
-    ServiceProvider, SigningKey,
+    AcsEndpoint, Binding, IdpSettings, MessageLimits, Principal, SamlError, ServiceProvider,
+    SigningKey,
 };
 use passlogic_idp_core::seal::{Kek, Keyring};
 use rand::RngCore;
@@ -51,6 +63,11 @@ use crate::signin::SignIn;
 use crate::store::{SessionRow, Store, UserRow};
 use passlogic_idp_core::policy::directory::{ServiceKind, ServiceRef};
 
+/// A running server re-reads its signing keys this often (a rotation by the CLI shows up).
+pub const KEY_CACHE_SECS: i64 = 60;
+/// Default delay before a rotated-in SAML key signs (SPs re-read metadata rarely; many need the
+/// new certificate entered by hand).
+pub const DEFAULT_ACTIVATION_DELAY_SECS: i64 = 7 * 24 * 3600;
 /// A request waiting for the sign-in is kept this long.
 const PENDING_LIFETIME_SECS: i64 = 30 * 60;
 /// A request ID stays recorded this long after its IssueInstant (far beyond the accepted skew).
@@ -64,19 +81,58 @@ pub fn key_aad(tenant_id: i64) -> Vec<u8> {
     format!("passlogic:saml-signing-key:tenant:{tenant_id}").into_bytes()
 }
 
-/// What is sealed: the private key, its certificate and the pairwise-ID secret.
+/// What is sealed: the private key, its certificate, the pairwise-ID secret and, during a
+/// rollover (`keys rotate-saml`), the next key with the time it starts signing.
 #[derive(Serialize, Deserialize)]
 struct StoredKey {
     key_pem: String,
     cert_der: String,
     pairwise_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<NextKey>,
+}
+
+/// The key of a rollover: published in metadata at once, signing from `active_from`.
+#[derive(Serialize, Deserialize)]
+struct NextKey {
+    key_pem: String,
+    cert_der: String,
+    active_from: i64,
 }
 
 /// The IdP's signing key, certificate and pairwise-ID secret, unsealed.
 pub struct IdpKey {
-    /// Key and certificate for the core.
+    /// Key and certificate for the core (before a rollover's activation time).
     pub signing: SigningKey,
+    /// The rollover key and the UNIX time it starts signing.
+    next: Option<(SigningKey, i64)>,
     pairwise_secret: Vec<u8>,
+}
+
+impl IdpKey {
+    /// The key that signs at `now`: the rollover key once active, else the current one.
+    pub fn signing_at(&self, now: i64) -> &SigningKey {
+        match &self.next {
+            Some((k, from)) if now >= *from => k,
+            _ => &self.signing,
+        }
+    }
+
+    /// The certificates to publish at `now`: the signing one first, then the other one of a
+    /// rollover (the next before activation, the previous after it).
+    pub fn published_at(&self, now: i64) -> Vec<&[u8]> {
+        let active = self.signing_at(now);
+        let mut out = vec![active.cert_der.as_slice()];
+        for k in [Some(&self.signing), self.next.as_ref().map(|(k, _)| k)]
+            .into_iter()
+            .flatten()
+        {
+            if k.cert_der != active.cert_der {
+                out.push(k.cert_der.as_slice());
+            }
+        }
+        out
+    }
 }
 
 impl std::fmt::Debug for IdpKey {
@@ -121,17 +177,89 @@ fn new_stored_key(now: OffsetDateTime) -> anyhow::Result<StoredKey> {
         key_pem: String::from_utf8(pkey.private_key_to_pem_pkcs8()?)?,
         cert_der: STANDARD.encode(cert.to_der()?),
         pairwise_secret: STANDARD.encode(secret),
+        next: None,
     })
 }
 
 fn unstored(s: &StoredKey) -> anyhow::Result<IdpKey> {
+    let next = match &s.next {
+        Some(n) => Some((
+            SigningKey {
+                key: PKey::private_key_from_pem(n.key_pem.as_bytes())?,
+                cert_der: STANDARD.decode(&n.cert_der)?,
+            },
+            n.active_from,
+        )),
+        None => None,
+    };
     Ok(IdpKey {
         signing: SigningKey {
             key: PKey::private_key_from_pem(s.key_pem.as_bytes())?,
             cert_der: STANDARD.decode(&s.cert_der)?,
         },
+        next,
         pairwise_secret: STANDARD.decode(&s.pairwise_secret)?,
     })
+}
+
+/// Short fingerprint of a certificate (first 16 hex digits of its SHA-256).
+pub fn cert_fingerprint(der: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(der)[..8])
+}
+
+/// What `keys rotate-saml` did.
+#[derive(Debug)]
+pub struct SamlRotation {
+    /// Fingerprint of the certificate signing until the activation.
+    pub old: String,
+    /// Fingerprint of the new certificate.
+    pub new: String,
+    /// When the new key starts signing (UNIX seconds).
+    pub active_from: i64,
+}
+
+/// Starts a signing-key rollover: a new key and certificate, published in the metadata at once
+/// (after the running servers' key cache, at most [`KEY_CACHE_SECS`]) and signing from
+/// `now + delay`. A previous rollover key that is active already becomes the current key
+/// first; one still pending is replaced. The pairwise-ID secret is kept.
+pub async fn rotate_signing_key(
+    store: &Store,
+    ring: &Keyring,
+    tenant_id: i64,
+    now: OffsetDateTime,
+    delay: Duration,
+) -> anyhow::Result<SamlRotation> {
+    let blob = store
+        .saml_signing_key(tenant_id)
+        .await?
+        .context("no SAML signing key yet: start the server once")?;
+    let plain = secrets::open_bytes(ring, &key_aad(tenant_id), &blob)
+        .context("opening the SAML signing key")?;
+    let mut stored: StoredKey = serde_json::from_slice(&plain)?;
+    if let Some(n) = stored.next.take() {
+        if n.active_from <= now.unix_timestamp() {
+            stored.key_pem = n.key_pem;
+            stored.cert_der = n.cert_der;
+        }
+    }
+    let fresh = new_stored_key(now)?;
+    let active_from = (now + delay).unix_timestamp();
+    let rotation = SamlRotation {
+        old: cert_fingerprint(&STANDARD.decode(&stored.cert_der)?),
+        new: cert_fingerprint(&STANDARD.decode(&fresh.cert_der)?),
+        active_from,
+    };
+    stored.next = Some(NextKey {
+        key_pem: fresh.key_pem,
+        cert_der: fresh.cert_der,
+        active_from,
+    });
+    let sealed = secrets::seal_bytes(ring, &key_aad(tenant_id), &serde_json::to_vec(&stored)?);
+    store
+        .replace_saml_signing_keys(&[(tenant_id, sealed)])
+        .await?;
+    Ok(rotation)
 }
 
 /// The tenant's signing key, unsealed.
@@ -333,6 +461,39 @@ pub fn methods_from_amr(amr: &[String]) -> Vec<Method> {
     out
 }
 
+/// The values an SP's NameID source or attribute release can name by key: the user's
+/// `attributes` (external IDs such as `immutable_id`, `upn`, `federation_id`, and custom ones),
+/// plus `department` and `position` from the directory (an attribute of the same name wins).
+pub fn directory_attributes(u: &UserRow) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = u
+        .attributes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), vec![v.clone()]))
+        .collect();
+    for (k, v) in [("department", &u.department), ("position", &u.position)] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            out.entry(k.to_owned()).or_insert_with(|| vec![v.clone()]);
+        }
+    }
+    out
+}
+
+/// The SessionIndex of session `session_id` at one SP: stable for the session's lifetime (every
+/// assertion to that SP in the session carries the same value, so a LogoutRequest naming any of
+/// them finds the session), different per SP (SPs cannot link it), and not the session id or
+/// anything that leads back to the cookie: `_` + hex SHA-256 of a label, the session id and the
+/// entity ID.
+pub fn session_index(session_id: &str, entity_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"passlogic:saml-session-index\0");
+    h.update(session_id.as_bytes());
+    h.update(b"\0");
+    h.update(entity_id.as_bytes());
+    format!("_{}", hex::encode(&h.finalize()[..20]))
+}
+
 /// The core's AuthnContext for a session.
 pub fn authn_context_of(s: &SessionRow) -> AuthnContext {
     AuthnContext::from_methods(methods_from_amr(&s.amr), s.auth_time)
@@ -373,7 +534,7 @@ pub struct SamlService {
     /// The sign-in service (store, keyring, clock, tenant).
     pub signin: SignIn,
     idp: Arc<IdpSettings>,
-    key: Arc<IdpKey>,
+    key: Arc<std::sync::Mutex<(Arc<IdpKey>, i64)>>,
 }
 
 impl SamlService {
@@ -389,8 +550,35 @@ impl SamlService {
         Ok(SamlService {
             signin: signin.clone(),
             idp: Arc::new(idp_settings(public_url)),
-            key: Arc::new(key),
+            key: Arc::new(std::sync::Mutex::new((
+                Arc::new(key),
+                signin.clock.now().unix_timestamp(),
+            ))),
         })
+    }
+
+    /// The signing keys, re-read from the store every [`KEY_CACHE_SECS`].
+    pub(crate) async fn key(&self) -> anyhow::Result<Arc<IdpKey>> {
+        let now = self.now().unix_timestamp();
+        let cached = {
+            let g = self
+                .key
+                .lock()
+                .map_err(|_| anyhow::anyhow!("key cache poisoned"))?;
+            (now - g.1 < KEY_CACHE_SECS && now >= g.1).then(|| g.0.clone())
+        };
+        if let Some(k) = cached {
+            return Ok(k);
+        }
+        let k = Arc::new(
+            load_signing_key(self.store(), &self.signin.keyring, self.tenant())
+                .await?
+                .context("the SAML signing key disappeared")?,
+        );
+        if let Ok(mut g) = self.key.lock() {
+            *g = (k.clone(), now);
+        }
+        Ok(k)
     }
 
     /// Our settings (entity ID, endpoints).
@@ -427,13 +615,15 @@ impl SamlService {
             .await;
     }
 
-    /// The signed IdP metadata.
-    pub fn metadata(&self) -> anyhow::Result<String> {
+    /// The signed IdP metadata: the signing certificate, and during a rollover the other one.
+    pub async fn metadata(&self) -> anyhow::Result<String> {
+        let key = self.key().await?;
+        let now = self.now().unix_timestamp();
         Ok(idp_metadata(
             &self.idp,
-            &[&self.key.signing.cert_der],
+            &key.published_at(now),
             None,
-            Some(&self.key.signing),
+            Some(key.signing_at(now)),
             &mut rand::rngs::OsRng,
         )?)
     }
@@ -688,15 +878,16 @@ impl SamlService {
     async fn principal(&self, sp: &ServiceProvider, u: &UserRow) -> anyhow::Result<Principal> {
         let user_id = u.id.to_string();
         Ok(Principal {
-            persistent_id: pairwise_id(&self.key.pairwise_secret, &user_id, &sp.entity_id).ok(),
+            persistent_id: pairwise_id(&self.key().await?.pairwise_secret, &user_id, &sp.entity_id)
+                .ok(),
             user_id,
             user_name: u.name.clone(),
             email: u.email.clone(),
-            given_name: None,
-            surname: None,
+            given_name: u.given_name.clone(),
+            surname: u.family_name.clone(),
             display_name: Some(u.display_name.clone()),
             groups: self.store().user_groups(u.id).await?,
-            attributes: BTreeMap::new(),
+            attributes: directory_attributes(u),
         })
     }
 
@@ -720,12 +911,12 @@ impl SamlService {
             principal: &principal,
             authn_context: &ctx,
             authn_class: class,
-            session_index: new_id(&mut rng),
+            session_index: session_index(&s.id, &sp.entity_id),
             session_not_on_or_after: OffsetDateTime::from_unix_timestamp(s.expires_at).ok(),
         };
         match build_response(
             &self.idp,
-            &self.key.signing,
+            self.key().await?.signing_at(self.now().unix_timestamp()),
             sp,
             &target,
             &input,
@@ -733,6 +924,10 @@ impl SamlService {
             &mut rng,
         ) {
             Ok(r) => {
+                if let Some(name_id) = principal.name_id(&sp.name_id_source) {
+                    self.record_participant(s, sp, &name_id, &input.session_index)
+                        .await?;
+                }
                 self.audit(
                     &u.name,
                     &sp.entity_id,
@@ -769,7 +964,7 @@ impl SamlService {
         .await;
         let r = build_error_response(
             &self.idp,
-            &self.key.signing,
+            self.key().await?.signing_at(self.now().unix_timestamp()),
             &target,
             e,
             None,

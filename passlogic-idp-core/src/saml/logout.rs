@@ -358,3 +358,19 @@ pub fn validate_logout_response<D: SpDirectory + ?Sized>(
         relay_state: msg.relay_state.clone(),
     })
 }
+
+/// Peek at the InResponseTo of an inbound LogoutResponse without validating anything (to find
+/// the logout in progress it answers). The value is unauthenticated: use it only as a lookup
+/// key; [`validate_logout_response`] then checks it against the expected ID.
+pub fn peek_in_response_to(msg: &InboundMessage, idp: &IdpSettings) -> Result<String, SamlError> {
+    if msg.field != SamlField::Response {
+        return Err(SamlError::WrongMessage("expected SAMLResponse"));
+    }
+    let doc = parse_xml(&msg.xml, max_xml(idp))?;
+    if !root_is(&doc, NS_PROTOCOL, "LogoutResponse") {
+        return Err(SamlError::WrongMessage("not a LogoutResponse"));
+    }
+    attr(&doc, doc.root, "InResponseTo")
+        .map(str::to_owned)
+        .ok_or(SamlError::Malformed("no InResponseTo"))
+}

@@ -231,6 +231,21 @@ pub struct ServiceProvider {
     /// Audience to use instead of `entity_id`.
     #[serde(default)]
     pub audience: Option<String>,
+    /// Accept `http://` ACS URLs on the loopback interface (`127.0.0.1`, `[::1]`,
+    /// `localhost`), for an SP running on the same machine (demos, `examples/saml-sp`, tests).
+    /// Off by default; never serialised when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http_loopback_acs: bool,
+}
+
+/// Whether `url` is `http://` to a loopback host (with a port or path after it).
+fn is_http_loopback(url: &str) -> bool {
+    ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        })
 }
 
 impl ServiceProvider {
@@ -259,11 +274,13 @@ impl ServiceProvider {
             allow_sha1_inbound: false,
             assertion_lifetime_seconds: default_assertion_lifetime(),
             audience: None,
+            allow_http_loopback_acs: false,
         }
     }
 
     /// Check the settings before registering them: a non-empty entity ID, at least one
-    /// HTTP-POST ACS with an `https://` URL (plain `http://` is refused), unique ACS indexes,
+    /// HTTP-POST ACS with an `https://` URL (plain `http://` is refused, except on the loopback
+    /// interface with `allow_http_loopback_acs`), unique ACS indexes,
     /// readable certificates (an RSA encryption certificate), a lifetime of 30 s to 24 h, and
     /// `want_authn_requests_signed` only with a signing certificate.
     pub fn validate(&self) -> Result<(), SamlError> {
@@ -274,7 +291,10 @@ impl ServiceProvider {
         if !self.acs.iter().any(|a| a.binding == Binding::HttpPost) {
             return Err(bad("no HTTP-POST AssertionConsumerService"));
         }
-        if self.acs.iter().any(|a| !a.url.starts_with("https://")) {
+        let acceptable = |u: &str| {
+            u.starts_with("https://") || (self.allow_http_loopback_acs && is_http_loopback(u))
+        };
+        if self.acs.iter().any(|a| !acceptable(&a.url)) {
             return Err(bad("AssertionConsumerService URLs must be https"));
         }
         for (i, a) in self.acs.iter().enumerate() {
@@ -526,4 +546,32 @@ pub fn pairwise_id(secret: &[u8], user_id: &str, sp_entity_id: &str) -> Result<S
         .sign_to_vec()
         .map_err(|e| SamlError::Crypto(e.to_string()))?;
     Ok(mac.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::*;
+
+    #[test]
+    fn http_acs_only_on_loopback_and_only_when_allowed() {
+        let mut sp = ServiceProvider::new("urn:sp", "http://127.0.0.1:8081/acs");
+        assert!(sp.validate().is_err(), "http refused by default");
+        sp.allow_http_loopback_acs = true;
+        assert!(sp.validate().is_ok());
+        for bad in [
+            "http://127.0.0.1.evil.example/acs",
+            "http://localhost.evil.example/acs",
+            "http://10.0.0.1/acs",
+        ] {
+            sp.acs[0].url = bad.to_owned();
+            assert!(sp.validate().is_err(), "{bad}");
+        }
+        sp.acs[0].url = "http://localhost:9/acs".to_owned();
+        assert!(sp.validate().is_ok());
+        let json = serde_json::to_string(&ServiceProvider::box_com()).unwrap();
+        assert!(
+            !json.contains("allow_http_loopback_acs"),
+            "not serialised when off"
+        );
+    }
 }

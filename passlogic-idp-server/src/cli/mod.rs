@@ -159,6 +159,7 @@ enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::enum_variant_names)] // the subcommand names (rotate-...) are the CLI contract
 enum KeysCommand {
     /// Re-seal every stored secret under a new key-encryption key.
     RotateKek,
@@ -170,6 +171,15 @@ enum KeysCommand {
         /// Seconds the old key stays published after the new one activates (default 1 day).
         #[arg(long, default_value_t = 86_400)]
         retain_secs: i64,
+    },
+    /// Start a SAML signing-key rollover: the next certificate is published in the metadata at
+    /// once and signs after the delay (the previous one stays published until the next
+    /// rotation).
+    RotateSaml {
+        /// Seconds before the new key signs (default 7 days: SPs that take the certificate by
+        /// hand need time).
+        #[arg(long, default_value_t = crate::saml_service::DEFAULT_ACTIVATION_DELAY_SECS)]
+        activation_delay_secs: i64,
     },
 }
 
@@ -359,6 +369,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ctx.store.close().await;
             println!("rotated-oidc: {} -> {}", r.old_kid, r.new_kid);
             println!("active-from: {}", r.activates_at.unix_timestamp());
+            ExitCode::SUCCESS
+        }
+        Command::Keys {
+            command: KeysCommand::RotateSaml {
+                activation_delay_secs,
+            },
+        } => {
+            anyhow::ensure!(
+                activation_delay_secs >= 0,
+                "--activation-delay-secs must not be negative"
+            );
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let r = crate::saml_service::rotate_signing_key(
+                &ctx.store,
+                &ctx.keyring,
+                ctx.tenant_id,
+                time::OffsetDateTime::from_unix_timestamp(ctx.now)?,
+                time::Duration::seconds(activation_delay_secs),
+            )
+            .await?;
+            admin::audit(
+                &ctx.store,
+                ctx.now,
+                ctx.tenant_id,
+                "cli",
+                "saml.keys.rotated",
+                &r.new,
+                serde_json::json!({ "old": r.old, "active_from": r.active_from }),
+            )
+            .await?;
+            ctx.store.close().await;
+            println!("rotated-saml: {} -> {}", r.old, r.new);
+            println!("active-from: {}", r.active_from);
             ExitCode::SUCCESS
         }
         Command::Client { command } => {

@@ -1,11 +1,16 @@
-//! `passlogic-idp sp ...`: the SAML service provider registry.
+//! `passlogic-idp sp ...`: the SAML service provider registry. `sp add` takes endpoints and
+//! keys from the SP's metadata, behaviour from a preset, and the NameID source / format and
+//! released attributes from flags (which win over the preset).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use passlogic_idp_core::saml::metadata::parse_sp_metadata;
-use passlogic_idp_core::saml::{MessageLimits, ServiceProvider};
+use passlogic_idp_core::saml::sp::DataEncryption;
+use passlogic_idp_core::saml::{
+    nameid_format, AttributeRelease, AttributeSource, MessageLimits, NameIdSource, ServiceProvider,
+};
 use serde_json::json;
 
 use super::Context;
@@ -31,14 +36,230 @@ pub enum SpCommand {
     /// assertion signed.
     Add {
         /// The SP's metadata (EntityDescriptor XML).
-        #[arg(long)]
-        metadata: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "metadata_url",
+            conflicts_with = "metadata_url"
+        )]
+        metadata: Option<PathBuf>,
+        /// Fetch the SP's metadata from this `https://` (or `http://`) URL instead (at most
+        /// 1 MiB, 10 s, no redirects; TLS certificates checked against the system's roots).
+        #[arg(long, value_name = "URL")]
+        metadata_url: Option<String>,
         /// Apply a SaaS preset's NameID, attributes, signing and AuthnContext settings.
         #[arg(long, value_enum)]
         preset: Option<Preset>,
+        /// Where the NameID value comes from: `email`, `name` (sign-in name), `persistent`
+        /// (pairwise opaque ID), or a directory attribute key (`immutable_id`, `upn`,
+        /// `federation_id`, `department`, any `--attr` key of `user set`).
+        #[arg(long, value_name = "SOURCE")]
+        name_id_source: Option<String>,
+        /// NameID Format URI, or `email`, `persistent`, `transient`, `unspecified`.
+        #[arg(long, value_name = "FORMAT")]
+        name_id_format: Option<String>,
+        /// Release an attribute `NAME=SOURCE` (repeatable; replaces the preset's list). SOURCE:
+        /// `email`, `name`, `given_name`, `family_name`, `display_name`, `groups`,
+        /// `const:VALUE`, or a directory attribute key.
+        #[arg(long = "attribute", value_name = "NAME=SOURCE")]
+        attributes: Vec<String>,
+        /// Accept `http://` ACS URLs on 127.0.0.1 / [::1] / localhost (an SP on this machine:
+        /// demos, examples/saml-sp). Never for a real SP.
+        #[arg(long)]
+        allow_http_loopback: bool,
+        /// Refuse AuthnRequests that are not signed with a certificate of the metadata.
+        #[arg(long)]
+        require_signed_requests: bool,
+        /// Do not encrypt assertions even though the metadata has an encryption certificate.
+        #[arg(long)]
+        no_encryption: bool,
+        /// Data encryption of assertions: `aes256-gcm` (default) or `aes256-cbc` (for SPs
+        /// without GCM).
+        #[arg(long, value_name = "ALG")]
+        encryption: Option<String>,
     },
     /// List service providers, one JSON object (the stored settings) per line.
     List,
+}
+
+/// A directory attribute key (as `user set --attr` accepts them).
+fn attribute_key(k: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')),
+        "{k:?} is not a directory attribute key"
+    );
+    Ok(k.to_owned())
+}
+
+/// `--name-id-source`.
+pub fn parse_name_id_source(s: &str) -> anyhow::Result<NameIdSource> {
+    Ok(match s {
+        "email" => NameIdSource::Email,
+        "name" | "user_name" => NameIdSource::UserName,
+        "persistent" => NameIdSource::Persistent,
+        other => NameIdSource::ExternalId(attribute_key(other)?),
+    })
+}
+
+/// `--name-id-format`.
+pub fn parse_name_id_format(s: &str) -> anyhow::Result<String> {
+    Ok(match s {
+        "email" => nameid_format::EMAIL.to_owned(),
+        "persistent" => nameid_format::PERSISTENT.to_owned(),
+        "transient" => nameid_format::TRANSIENT.to_owned(),
+        "unspecified" => nameid_format::UNSPECIFIED.to_owned(),
+        uri if uri.starts_with("urn:") => uri.to_owned(),
+        other => anyhow::bail!("{other:?} is not a NameID format"),
+    })
+}
+
+/// `--attribute NAME=SOURCE`.
+pub fn parse_attribute(s: &str) -> anyhow::Result<AttributeRelease> {
+    let (name, source) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--attribute {s:?}: expected NAME=SOURCE"))?;
+    anyhow::ensure!(
+        !name.is_empty() && !name.chars().any(char::is_control),
+        "--attribute {s:?}: empty name"
+    );
+    let source = match source {
+        "email" => AttributeSource::Email,
+        "name" | "user_name" => AttributeSource::UserName,
+        "given_name" => AttributeSource::GivenName,
+        "family_name" | "surname" => AttributeSource::Surname,
+        "display_name" => AttributeSource::DisplayName,
+        "groups" => AttributeSource::Groups,
+        c if c.starts_with("const:") => AttributeSource::Constant(c["const:".len()..].to_owned()),
+        key => AttributeSource::External(attribute_key(key)?),
+    };
+    Ok(AttributeRelease {
+        name: name.to_owned(),
+        name_format: None,
+        source,
+    })
+}
+
+/// GET `url` (http or https; TLS through OpenSSL with the system's trust roots and host name
+/// verification): status 200, body at most `max` bytes, 10 s timeouts, no redirects followed.
+/// A minimal HTTP/1.1 client (Content-Length, chunked, or read to close) because the server
+/// has no HTTP client dependency with TLS.
+fn fetch_metadata(url: &str, max: usize) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    use std::time::Duration;
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        anyhow::bail!("only http:// and https:// URLs");
+    };
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => (&rest[..i], rest[i..].split('#').next().unwrap_or("/")),
+        None => (rest, "/"),
+    };
+    let path = if path.is_empty() {
+        "/".to_owned()
+    } else if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
+    anyhow::ensure!(
+        !authority.is_empty() && !authority.contains('@'),
+        "bad host in URL"
+    );
+    let default_port = if tls { 443 } else { 80 };
+    let parse_port = |p: &str| p.parse::<u16>().map_err(|_| anyhow::anyhow!("bad port"));
+    let (host_plain, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| anyhow::anyhow!("bad IPv6 host"))?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, parse_port(p)?),
+            None => (h, default_port),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, parse_port(p)?),
+            None => (authority, default_port),
+        }
+    };
+    let host = host_plain;
+    let addr = (host_plain, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+    let tcp = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/samlmetadata+xml, \
+         application/xml, text/xml\r\nUser-Agent: passlogic-idp\r\nConnection: close\r\n\r\n"
+    );
+    let cap = max + 64 * 1024;
+    let mut raw = Vec::new();
+    if tls {
+        let connector =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())?.build();
+        let mut s = connector.connect(host_plain, tcp)?;
+        s.write_all(request.as_bytes())?;
+        s.take(cap as u64 + 1).read_to_end(&mut raw)?;
+    } else {
+        let mut s = tcp;
+        s.write_all(request.as_bytes())?;
+        s.take(cap as u64 + 1).read_to_end(&mut raw)?;
+    }
+    anyhow::ensure!(raw.len() <= cap, "metadata larger than {max} bytes");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP header"))?;
+    let head = std::str::from_utf8(&raw[..split])?;
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    let code = status.split_whitespace().nth(1).unwrap_or_default();
+    anyhow::ensure!(
+        code == "200",
+        "HTTP status {status:?} (redirects are not followed)"
+    );
+    let header = |name: &str| {
+        head.split("\r\n").skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut out = Vec::new();
+        let mut rest = body.as_slice();
+        loop {
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| anyhow::anyhow!("bad chunked body"))?;
+            let size_txt = std::str::from_utf8(&rest[..eol])?;
+            let size = usize::from_str_radix(size_txt.split(';').next().unwrap_or("").trim(), 16)?;
+            rest = &rest[eol + 2..];
+            if size == 0 {
+                break;
+            }
+            anyhow::ensure!(rest.len() >= size, "truncated chunked body");
+            out.extend_from_slice(&rest[..size]);
+            rest = rest.get(size + 2..).unwrap_or_default();
+        }
+        body = out;
+    } else if let Some(len) = header("content-length") {
+        let len: usize = len.parse()?;
+        anyhow::ensure!(body.len() >= len, "truncated body");
+        body.truncate(len);
+    }
+    anyhow::ensure!(body.len() <= max, "metadata larger than {max} bytes");
+    Ok(String::from_utf8(body)?)
 }
 
 /// Endpoints and keys from the metadata; behaviour from the preset.
@@ -63,13 +284,59 @@ fn apply_preset(mut sp: ServiceProvider, preset: Preset) -> ServiceProvider {
 
 pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SpCommand::Add { metadata, preset } => {
-            let xml = std::fs::read_to_string(&metadata)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", metadata.display()))?;
-            let mut sp = parse_sp_metadata(&xml, &MessageLimits::default())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", metadata.display()))?;
+        SpCommand::Add {
+            metadata,
+            metadata_url,
+            preset,
+            name_id_source,
+            name_id_format,
+            attributes,
+            allow_http_loopback,
+            require_signed_requests,
+            no_encryption,
+            encryption,
+        } => {
+            let limits = MessageLimits::default();
+            let (xml, source) = match (&metadata, &metadata_url) {
+                (Some(path), _) => (
+                    std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                (None, Some(url)) => (
+                    fetch_metadata(url, limits.max_metadata)
+                        .map_err(|e| anyhow::anyhow!("fetching {url}: {e:#}"))?,
+                    url.clone(),
+                ),
+                (None, None) => anyhow::bail!("--metadata FILE or --metadata-url URL"),
+            };
+            let mut sp =
+                parse_sp_metadata(&xml, &limits).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
             if let Some(p) = preset {
                 sp = apply_preset(sp, p);
+            }
+            if let Some(src) = name_id_source {
+                sp.name_id_source = parse_name_id_source(&src)?;
+            }
+            if let Some(f) = name_id_format {
+                sp.name_id_format = parse_name_id_format(&f)?;
+            }
+            sp.allow_http_loopback_acs = allow_http_loopback;
+            sp.want_authn_requests_signed |= require_signed_requests;
+            if no_encryption {
+                sp.encryption_cert = None;
+            }
+            match encryption.as_deref() {
+                None => {}
+                Some("aes256-gcm") => sp.encryption = DataEncryption::Aes256Gcm,
+                Some("aes256-cbc") => sp.encryption = DataEncryption::Aes256Cbc,
+                Some(other) => anyhow::bail!("--encryption {other:?}: aes256-gcm or aes256-cbc"),
+            }
+            if !attributes.is_empty() {
+                sp.attributes = attributes
+                    .iter()
+                    .map(|a| parse_attribute(a))
+                    .collect::<anyhow::Result<_>>()?;
             }
             sp.validate()
                 .map_err(|e| anyhow::anyhow!("the service provider cannot be registered: {e}"))?;
@@ -95,6 +362,7 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
                 println!("acs: {}", a.url);
             }
             println!("name_id_format: {}", sp.name_id_format);
+            println!("encrypted: {}", sp.encryption_cert.is_some());
             Ok(ExitCode::SUCCESS)
         }
         SpCommand::List => {

@@ -1,4 +1,5 @@
-//! `passlogic-idp user ...`.
+//! `passlogic-idp user ...`: users, their directory attributes (`--given-name`, `--attr
+//! KEY=VALUE`, ...) and their factors.
 
 use std::process::ExitCode;
 
@@ -10,7 +11,127 @@ use serde_json::json;
 use super::Context;
 use crate::admin;
 use crate::factors;
-use crate::store::NewUser;
+use crate::store::{NewUser, UserDirectory, UserRow};
+
+/// Directory flags shared by `user add` and `user set`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct DirectoryArgs {
+    /// E-mail address (`user set`: an empty value clears it).
+    #[arg(long)]
+    email: Option<String>,
+    /// Given name.
+    #[arg(long)]
+    given_name: Option<String>,
+    /// Family name.
+    #[arg(long)]
+    family_name: Option<String>,
+    /// Department.
+    #[arg(long)]
+    department: Option<String>,
+    /// Position (job title).
+    #[arg(long)]
+    position: Option<String>,
+    /// Valid from (UNIX seconds; `user set`: 0 clears).
+    #[arg(long)]
+    valid_from: Option<i64>,
+    /// Valid until (UNIX seconds; `user set`: 0 clears).
+    #[arg(long)]
+    valid_until: Option<i64>,
+    /// An external ID or custom attribute, e.g. `immutable_id=...`, `upn=...`,
+    /// `federation_id=...` (repeatable); `KEY=` removes it.
+    #[arg(long = "attr", value_name = "KEY=VALUE")]
+    attr: Vec<String>,
+}
+
+/// Longest accepted directory value (bytes).
+const MAX_VALUE: usize = 1024;
+
+fn text(v: &str, what: &str) -> anyhow::Result<Option<String>> {
+    anyhow::ensure!(
+        v.len() <= MAX_VALUE,
+        "{what} is longer than {MAX_VALUE} bytes"
+    );
+    anyhow::ensure!(
+        !v.chars().any(char::is_control),
+        "{what} contains control characters"
+    );
+    Ok((!v.is_empty()).then(|| v.to_owned()))
+}
+
+/// An attribute key: 1 to 64 ASCII letters, digits, `_`, `-`, `.` or `:`.
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.len() <= 64
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+}
+
+impl DirectoryArgs {
+    /// Whether any flag was given.
+    fn any(&self) -> bool {
+        self.email.is_some()
+            || self.given_name.is_some()
+            || self.family_name.is_some()
+            || self.department.is_some()
+            || self.position.is_some()
+            || self.valid_from.is_some()
+            || self.valid_until.is_some()
+            || !self.attr.is_empty()
+    }
+
+    /// Applies the flags to `d`; checks everything before changing anything.
+    pub fn apply(&self, d: &mut UserDirectory) -> anyhow::Result<()> {
+        let mut next = d.clone();
+        let set = |slot: &mut Option<String>, v: &Option<String>, what: &str| {
+            if let Some(v) = v {
+                *slot = text(v, what)?;
+            }
+            anyhow::Ok(())
+        };
+        set(&mut next.email, &self.email, "--email")?;
+        set(&mut next.given_name, &self.given_name, "--given-name")?;
+        set(&mut next.family_name, &self.family_name, "--family-name")?;
+        set(&mut next.department, &self.department, "--department")?;
+        set(&mut next.position, &self.position, "--position")?;
+        if let Some(t) = self.valid_from {
+            next.valid_from = (t != 0).then_some(t);
+        }
+        if let Some(t) = self.valid_until {
+            next.valid_until = (t != 0).then_some(t);
+        }
+        for a in &self.attr {
+            let (k, v) = a
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--attr {a:?}: expected KEY=VALUE"))?;
+            anyhow::ensure!(
+                valid_key(k),
+                "--attr {k:?}: a key is 1-64 letters, digits, _ - . or :"
+            );
+            match text(v, "--attr value")? {
+                Some(v) => next.attributes.insert(k.to_owned(), v),
+                None => next.attributes.remove(k),
+            };
+        }
+        if let (Some(f), Some(u)) = (next.valid_from, next.valid_until) {
+            anyhow::ensure!(f < u, "valid-from must be before valid-until");
+        }
+        *d = next;
+        Ok(())
+    }
+}
+
+/// The directory part of `user show`.
+fn directory_json(u: &UserRow) -> serde_json::Value {
+    json!({
+        "given_name": u.given_name,
+        "family_name": u.family_name,
+        "department": u.department,
+        "position": u.position,
+        "valid_from": u.valid_from,
+        "valid_until": u.valid_until,
+        "attributes": u.attributes,
+    })
+}
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -19,8 +140,8 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         display_name: Option<String>,
-        #[arg(long)]
-        email: Option<String>,
+        #[command(flatten)]
+        directory: DirectoryArgs,
         /// Put the user in this group (created if missing).
         #[arg(long)]
         group: Option<String>,
@@ -36,6 +157,16 @@ pub enum UserCommand {
     },
     /// Show one user as JSON.
     Show { name: String },
+    /// Change a user's directory attributes (e-mail, names, department, position, validity,
+    /// external IDs); prints the user as JSON.
+    Set {
+        name: String,
+        /// Name shown on pages.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        directory: DirectoryArgs,
+    },
     /// Refuse sign-in for a user (and end their sessions).
     Disable { name: String },
     /// Allow sign-in again.
@@ -72,19 +203,27 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
         UserCommand::Add {
             name,
             display_name,
-            email,
+            directory,
             group,
             admin: is_admin,
         } => {
+            let mut dir = UserDirectory::default();
+            directory.apply(&mut dir)?;
             let new = NewUser {
                 tenant_id,
                 display_name: display_name.unwrap_or_else(|| name.clone()),
                 name: name.clone(),
-                email,
+                email: dir.email.clone(),
                 is_admin,
             };
             match admin::add_user(store, &ctx.keyring, &new, group.as_deref(), "cli", now).await? {
-                Some(issued) => print_issued(&name, &issued),
+                Some(issued) => {
+                    if directory.any() {
+                        let u = ctx.user(&name).await?;
+                        store.update_user_directory(u.id, &dir, now).await?;
+                    }
+                    print_issued(&name, &issued)
+                }
                 None => {
                     eprintln!("error: a user named {name:?} already exists");
                     return Ok(ExitCode::FAILURE);
@@ -119,6 +258,45 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
                 .collect();
             if let Some(o) = v.as_object_mut() {
                 o.insert("methods".into(), json!(methods));
+                if let Some(d) = directory_json(&u).as_object() {
+                    o.extend(d.clone());
+                }
+            }
+            println!("{v}");
+        }
+        UserCommand::Set {
+            name,
+            display_name,
+            directory,
+        } => {
+            let u = ctx.user(&name).await?;
+            let mut dir = u.directory();
+            directory.apply(&mut dir)?;
+            if let Some(d) = display_name {
+                let d = text(&d, "--display-name")?
+                    .ok_or_else(|| anyhow::anyhow!("--display-name must not be empty"))?;
+                store.set_display_name(u.id, &d, now).await?;
+            }
+            store.update_user_directory(u.id, &dir, now).await?;
+            let changed: Vec<&str> = directory
+                .attr
+                .iter()
+                .filter_map(|a| a.split_once('=').map(|(k, _)| k))
+                .collect();
+            admin::audit(
+                store,
+                now,
+                tenant_id,
+                "cli",
+                "user.updated",
+                &u.name,
+                json!({ "attributes": changed }),
+            )
+            .await?;
+            let u = ctx.user(&name).await?;
+            let mut v = admin::user_json(store, &u).await?;
+            if let (Some(o), Some(d)) = (v.as_object_mut(), directory_json(&u).as_object()) {
+                o.extend(d.clone());
             }
             println!("{v}");
         }

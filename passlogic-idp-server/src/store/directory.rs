@@ -1,4 +1,10 @@
-//! Tenants, policies, groups and users.
+//! Tenants, policies, groups and users, with the users' directory attributes (names,
+//! department, position, validity, external IDs such as `immutable_id` / `upn` /
+//! `federation_id` in the `attributes` JSON object).
+//!
+//! Known gap: `valid_from` / `valid_until` are stored and shown but not yet enforced at sign-in.
+
+use std::collections::BTreeMap;
 
 use anyhow::Context;
 use passlogic_idp_core::policy::AuthPolicy;
@@ -30,6 +36,57 @@ pub struct UserRow {
     pub must_change_pattern: bool,
     /// Sealed [`passlogic_idp_core::factor::matrix::MatrixSecret`].
     pub matrix_secret: Option<Vec<u8>>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Position (job title).
+    pub position: Option<String>,
+    /// Account valid from (UNIX seconds).
+    pub valid_from: Option<i64>,
+    /// Account valid until (UNIX seconds).
+    pub valid_until: Option<i64>,
+    /// External IDs (`immutable_id`, `upn`, `federation_id`) and custom attributes.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The editable directory data of a user (what `user set` and the admin API change).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserDirectory {
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Position.
+    pub position: Option<String>,
+    /// Valid from (UNIX seconds).
+    pub valid_from: Option<i64>,
+    /// Valid until (UNIX seconds).
+    pub valid_until: Option<i64>,
+    /// External IDs and custom attributes.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl UserRow {
+    /// The row's directory data.
+    pub fn directory(&self) -> UserDirectory {
+        UserDirectory {
+            email: self.email.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            department: self.department.clone(),
+            position: self.position.clone(),
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            attributes: self.attributes.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for UserRow {
@@ -56,6 +113,13 @@ struct RawUser {
     locked_at: Option<i64>,
     must_change_pattern: i64,
     matrix_secret: Option<Vec<u8>>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    department: Option<String>,
+    position: Option<String>,
+    valid_from: Option<i64>,
+    valid_until: Option<i64>,
+    attributes: String,
 }
 
 impl From<RawUser> for UserRow {
@@ -72,12 +136,22 @@ impl From<RawUser> for UserRow {
             locked: r.locked_at.is_some(),
             must_change_pattern: flag(r.must_change_pattern),
             matrix_secret: r.matrix_secret,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            department: r.department,
+            position: r.position,
+            valid_from: r.valid_from,
+            valid_until: r.valid_until,
+            // Written only by `update_user_directory` (always a JSON object); a hand-edited
+            // broken value reads as no attributes rather than locking the user out.
+            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
         }
     }
 }
 
 const USER_COLUMNS: &str = "id, tenant_id, name, display_name, email, enabled, is_admin, \
-     failed_attempts, locked_at, must_change_pattern, matrix_secret";
+     failed_attempts, locked_at, must_change_pattern, matrix_secret, given_name, family_name, \
+     department, position, valid_from, valid_until, attributes";
 
 /// What it takes to create a user; the sealed secret is set afterwards because its
 /// associated data names the user's id.
@@ -242,6 +316,45 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    /// Replaces a user's directory data (e-mail, names, department, position, validity,
+    /// attributes); `false` when no such user.
+    pub async fn update_user_directory(
+        &self,
+        user_id: i64,
+        d: &UserDirectory,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET email = $2, given_name = $3, family_name = $4, department = $5, \
+             position = $6, valid_from = $7, valid_until = $8, attributes = $9, updated_at = $10 \
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(d.email.clone())
+        .bind(d.given_name.clone())
+        .bind(d.family_name.clone())
+        .bind(d.department.clone())
+        .bind(d.position.clone())
+        .bind(d.valid_from)
+        .bind(d.valid_until)
+        .bind(serde_json::to_string(&d.attributes)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Changes the name shown on pages.
+    pub async fn set_display_name(&self, user_id: i64, name: &str, now: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
+            .bind(user_id)
+            .bind(name)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Looks a user up by sign-in name.

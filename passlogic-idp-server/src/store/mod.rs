@@ -35,6 +35,7 @@ pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
 pub use devices::{DeviceRow, Registration};
+pub use directory::UserDirectory;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use forward::ForwardAppRow;
@@ -42,6 +43,7 @@ pub use groups::GroupRow;
 pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use radius::{RadiusClientRow, RadiusStateRow};
+pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
 
@@ -155,6 +157,8 @@ impl Store {
             "DELETE FROM used_once WHERE expires_at <= $1",
             "DELETE FROM saml_pending_requests WHERE expires_at <= $1",
             "DELETE FROM radius_states WHERE expires_at <= $1",
+            "DELETE FROM saml_session_sps WHERE expires_at <= $1",
+            "DELETE FROM saml_logouts WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

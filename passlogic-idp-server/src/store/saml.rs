@@ -1,5 +1,6 @@
-//! SAML 2.0 identity provider state: the sealed signing key, registered service providers and
-//! AuthnRequests waiting for a sign-in to finish.
+//! SAML 2.0 identity provider state: the sealed signing key, registered service providers,
+//! AuthnRequests waiting for a sign-in to finish, the SPs that got an assertion in a session
+//! (for single logout) and front-channel logouts in progress.
 //!
 //! SP settings are the core's `ServiceProvider` as JSON. A pending request is consumed once by
 //! `DELETE ... RETURNING` (one caller wins, on any node).
@@ -175,4 +176,143 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+
+    // -- single logout --------------------------------------------------------------------
+
+    /// Records that `sp.entity_id` got an assertion in session `session_id` (the latest
+    /// NameID and SessionIndex win).
+    pub async fn put_saml_session_sp(
+        &self,
+        tenant_id: i64,
+        sp: &SamlSessionSp,
+        now: i64,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO saml_session_sps (session_id, tenant_id, entity_id, name_id, \
+             name_id_format, session_index, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (session_id, entity_id) DO UPDATE SET name_id = excluded.name_id, \
+             name_id_format = excluded.name_id_format, session_index = excluded.session_index, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(&sp.session_id)
+        .bind(tenant_id)
+        .bind(&sp.entity_id)
+        .bind(&sp.name_id)
+        .bind(&sp.name_id_format)
+        .bind(&sp.session_index)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The SPs of a session, by entity ID.
+    pub async fn saml_session_sps(
+        &self,
+        tenant_id: i64,
+        session_id: &str,
+    ) -> anyhow::Result<Vec<SamlSessionSp>> {
+        Ok(sqlx::query_as(
+            "SELECT session_id, entity_id, name_id, name_id_format, session_index \
+             FROM saml_session_sps WHERE tenant_id = $1 AND session_id = $2 ORDER BY entity_id",
+        )
+        .bind(tenant_id)
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The sessions in which `entity_id` got an assertion for `name_id` (live rows only).
+    pub async fn saml_sessions_for(
+        &self,
+        tenant_id: i64,
+        entity_id: &str,
+        name_id: &str,
+        now: i64,
+    ) -> anyhow::Result<Vec<SamlSessionSp>> {
+        Ok(sqlx::query_as(
+            "SELECT session_id, entity_id, name_id, name_id_format, session_index \
+             FROM saml_session_sps WHERE tenant_id = $1 AND entity_id = $2 AND name_id = $3 \
+             AND expires_at > $4 ORDER BY session_id",
+        )
+        .bind(tenant_id)
+        .bind(entity_id)
+        .bind(name_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Forgets the SPs of a session (it has been logged out).
+    pub async fn delete_saml_session_sps(
+        &self,
+        tenant_id: i64,
+        session_id: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM saml_session_sps WHERE tenant_id = $1 AND session_id = $2")
+            .bind(tenant_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps a logout in progress under `id` (the ID of the LogoutRequest we sent last).
+    pub async fn put_saml_logout(
+        &self,
+        id: &str,
+        tenant_id: i64,
+        data: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO saml_logouts (id, tenant_id, data, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(data)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Consumes a logout in progress: `Some(data)` for exactly one caller.
+    pub async fn take_saml_logout(
+        &self,
+        id: &str,
+        tenant_id: i64,
+        now: i64,
+    ) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM saml_logouts WHERE id = $1 AND tenant_id = $2 AND expires_at > $3 \
+             RETURNING data",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
+
+/// An SP that got an assertion in a session: what a LogoutRequest to it must name.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct SamlSessionSp {
+    /// `sessions.id` (SHA-256 of the cookie token).
+    pub session_id: String,
+    /// The SP.
+    pub entity_id: String,
+    /// The NameID value we issued.
+    pub name_id: String,
+    /// Its Format.
+    pub name_id_format: String,
+    /// The SessionIndex we issued.
+    pub session_index: String,
 }

@@ -8,6 +8,7 @@
 //! | `GET, POST /saml/sso` | AuthnRequest by HTTP-Redirect or HTTP-POST |
 //! | `GET /saml/resume?id=...` | continues a request after the sign-in (once) |
 //! | `GET /saml/idp-init?sp=ENTITY_ID[&RelayState=...]` | IdP-initiated (unsolicited) Response |
+//! | `GET, POST /saml/slo` | single logout: an SP's LogoutRequest, or its LogoutResponse to ours |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use passlogic_idp_core::oidc::types::{form_urlencode, parse_form};
 use super::pages::{self, Chrome};
 use super::{cookies, AppState};
 use crate::i18n::{Lang, Texts};
+use crate::saml_service::logout::SloOutcome;
 use crate::saml_service::SsoOutcome;
 use crate::store::SessionRow;
 
@@ -36,6 +38,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/saml/sso", get(sso_get).post(sso_post))
         .route("/saml/resume", get(resume))
         .route("/saml/idp-init", get(idp_init))
+        .route("/saml/slo", get(slo_get).post(slo_post))
 }
 
 #[derive(Template)]
@@ -85,7 +88,7 @@ fn csp_origin(url: &str) -> Option<String> {
 }
 
 async fn metadata(State(state): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
-    match state.saml.metadata() {
+    match state.saml.metadata().await {
         Ok(xml) => (
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,
@@ -116,35 +119,118 @@ fn answer(outcome: anyhow::Result<SsoOutcome>, lang: Lang, uri: &Uri, jar: Cooki
         Ok(SsoOutcome::Redirect(to)) => (jar, Redirect::to(&to)).into_response(),
         Ok(SsoOutcome::Denied(key)) => super::access_denied(jar, lang, uri, key),
         Ok(SsoOutcome::Post(r)) => {
-            let Some(origin) = csp_origin(&r.acs_url) else {
-                return error_page(lang, uri, jar, "the ACS URL cannot receive a form");
-            };
             let mut fields = vec![("SAMLResponse".to_owned(), STANDARD.encode(r.xml.as_bytes()))];
             if let Some(rs) = r.relay_state {
                 fields.push(("RelayState".to_owned(), rs));
             }
-            let t = lang.texts();
-            let mut res = pages::render(
-                StatusCode::OK,
-                jar,
-                &PostPage {
-                    chrome: Chrome::new(lang, t.oidc_continue, uri),
-                    t,
-                    action: r.acs_url,
-                    fields,
-                },
-            );
-            let csp = format!(
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
-            );
-            if let Ok(v) = HeaderValue::from_str(&csp) {
-                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-            }
-            res
+            auto_post(lang, uri, jar, r.acs_url, fields)
         }
         Err(e) => pages::internal(lang, uri, &e),
     }
+}
+
+/// The HTTP-POST binding page: `form[data-autosubmit]` posting `fields` to `action`, with a CSP
+/// whose `form-action` is the action's origin.
+fn auto_post(
+    lang: Lang,
+    uri: &Uri,
+    jar: CookieJar,
+    action: String,
+    fields: Vec<(String, String)>,
+) -> Response {
+    let Some(origin) = csp_origin(&action) else {
+        return error_page(lang, uri, jar, "the ACS URL cannot receive a form");
+    };
+    let t = lang.texts();
+    let mut res = pages::render(
+        StatusCode::OK,
+        jar,
+        &PostPage {
+            chrome: Chrome::new(lang, t.oidc_continue, uri),
+            t,
+            action,
+            fields,
+        },
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// Turns a single-logout step into a response (also used by the sign-out).
+pub fn slo_answer(
+    outcome: anyhow::Result<SloOutcome>,
+    lang: Lang,
+    uri: &Uri,
+    jar: CookieJar,
+) -> Response {
+    match outcome {
+        Ok(SloOutcome::Page(reason)) => error_page(lang, uri, jar, &reason),
+        Ok(SloOutcome::Redirect(url)) => (jar, Redirect::to(&url)).into_response(),
+        Ok(SloOutcome::Post {
+            url,
+            field,
+            xml,
+            relay_state,
+        }) => {
+            let mut fields = vec![(field.to_owned(), STANDARD.encode(xml.as_bytes()))];
+            if let Some(rs) = relay_state {
+                fields.push(("RelayState".to_owned(), rs));
+            }
+            auto_post(lang, uri, jar, url, fields)
+        }
+        Ok(SloOutcome::Done) => (jar, Redirect::to("/login")).into_response(),
+        Err(e) => pages::internal(lang, uri, &e),
+    }
+}
+
+async fn slo_get(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    slo(state, uri, headers, jar, query.unwrap_or_default(), false).await
+}
+
+async fn slo_post(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: String,
+) -> Response {
+    slo(state, uri, headers, jar, body, true).await
+}
+
+async fn slo(
+    state: Arc<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+    raw: String,
+    post: bool,
+) -> Response {
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    let session = match session_of(&state, &jar).await {
+        Ok(s) => s,
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let outcome = state.saml.slo(&raw, post).await;
+    // The browser's own session was among those the LogoutRequest ended: drop its cookie.
+    let jar = match &session {
+        Some(s) if !matches!(state.saml.session_alive(s).await, Ok(true)) => {
+            jar.remove(cookies::removal(cookies::SESSION))
+        }
+        _ => jar,
+    };
+    slo_answer(outcome, lang, &uri, jar)
 }
 
 async fn sso_get(

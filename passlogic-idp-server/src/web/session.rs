@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::pages::{self, Chrome, HomePage};
 use super::{cookies, csrf, AppState};
+use crate::saml_service::logout::SloOutcome;
 use crate::store::SessionRow;
 
 pub async fn current_session(
@@ -136,6 +137,12 @@ pub async fn logout(
     if !csrf::valid(&jar, &form.csrf) {
         return pages::forbidden(jar, lang, &uri);
     }
+    // Single logout: the SAML SPs of this session are logged out after it ends.
+    let saml_sps = match current_session(&state, &jar).await {
+        Ok(Some(s)) => state.saml.logout_session(&s).await,
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    };
     if let Some(c) = jar.get(cookies::SESSION) {
         if let Err(e) = state
             .signin
@@ -146,7 +153,15 @@ pub async fn logout(
         }
     }
     let jar = jar.remove(cookies::removal(cookies::SESSION));
-    (jar, Redirect::to("/login")).into_response()
+    match saml_sps {
+        Ok(None) => (jar, Redirect::to("/login")).into_response(),
+        other => super::saml::slo_answer(
+            other.map(|o| o.unwrap_or(SloOutcome::Done)),
+            lang,
+            &uri,
+            jar,
+        ),
+    }
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
