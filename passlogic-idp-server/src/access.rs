@@ -53,6 +53,12 @@ pub struct Request {
 pub async fn user_facts(signin: &SignIn, user: &UserRow) -> anyhow::Result<UserFacts> {
     let mut facts = UserFacts::new(user.name.clone());
     facts.enabled = user.enabled;
+    let at = |t: Option<i64>| t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+    facts.valid_from = at(user.valid_from);
+    facts.valid_until = at(user.valid_until);
+    facts.department = user.department.clone();
+    facts.position = user.position.clone();
+    facts.attributes = user.attributes.clone();
     facts.groups = signin
         .store
         .user_group_priorities(user.id)
@@ -74,20 +80,22 @@ pub async fn check(
     request: &Request,
 ) -> anyhow::Result<Verdict> {
     let Some(policy) = signin.store.access_policy(signin.tenant_id).await? else {
-        return Ok(if user.enabled {
-            Verdict::Allow
+        // No access policy: every service, but the account rules still hold.
+        let now = signin.clock.unix();
+        let refused = if !user.enabled {
+            Some(("deny.disabled", "denied: the account is disabled"))
+        } else if user.valid_from.is_some_and(|f| now < f) {
+            Some(("deny.not_yet_valid", "denied: the account is not valid yet"))
+        } else if user.valid_until.is_some_and(|u| now >= u) {
+            Some(("deny.expired", "denied: the account has expired"))
         } else {
-            audit(
-                signin,
-                user,
-                service,
-                request,
-                "deny.disabled",
-                "denied: the account is disabled",
-            )
-            .await?;
-            Verdict::Deny {
-                message_key: "deny.disabled",
+            None
+        };
+        return Ok(match refused {
+            None => Verdict::Allow,
+            Some((key, why)) => {
+                audit(signin, user, service, request, key, why).await?;
+                Verdict::Deny { message_key: key }
             }
         });
     };

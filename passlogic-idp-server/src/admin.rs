@@ -163,5 +163,12 @@ pub async fn user_json(store: &Store, u: &UserRow) -> anyhow::Result<serde_json:
         "failed_attempts": u.failed_attempts,
         "must_change_pattern": u.must_change_pattern,
         "groups": store.user_groups(u.id).await?,
+        "given_name": u.given_name,
+        "family_name": u.family_name,
+        "department": u.department,
+        "position": u.position,
+        "valid_from": u.valid_from,
+        "valid_until": u.valid_until,
+        "attributes": u.attributes,
     }))
 }

@@ -1,10 +1,17 @@
-//! Registering OpenID Connect clients: the validation and the stored registration, shared by
-//! `passlogic-idp client add` and the admin API (`POST /api/v1/services/oidc-clients`).
+//! Registering services: OpenID Connect clients and SAML service providers, validated and
+//! stored the same way for `passlogic-idp client add` / `sp add` and the admin API
+//! (`POST /api/v1/services/oidc-clients`, `POST /api/v1/services/saml-sps`).
 
 use passlogic_idp_core::oidc::client_auth::hash_client_secret;
 use passlogic_idp_core::oidc::jose::{Algorithm, Jwks};
 use passlogic_idp_core::oidc::types::{
     ClientRegistration, ClientSecret, GrantType, ResponseType, TokenEndpointAuthMethod,
+};
+
+use passlogic_idp_core::saml::metadata::parse_sp_metadata;
+use passlogic_idp_core::saml::sp::DataEncryption;
+use passlogic_idp_core::saml::{
+    nameid_format, AttributeRelease, AttributeSource, MessageLimits, NameIdSource, ServiceProvider,
 };
 
 use crate::store::Store;
@@ -198,4 +205,173 @@ pub async fn register_client(
         registration: reg,
         shown_secret,
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// SAML service providers
+
+/// SaaS presets: what the SP expects beyond its metadata (NameID, attributes, signing...).
+#[derive(Clone, Copy, Debug, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Microsoft 365 / Entra ID domain federation.
+    Entra,
+    /// Google Workspace.
+    Google,
+    /// Salesforce.
+    Salesforce,
+    /// Box.
+    Box,
+}
+
+/// A directory attribute key (as `user set --attr` accepts them).
+fn attribute_key(k: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')),
+        "{k:?} is not a directory attribute key"
+    );
+    Ok(k.to_owned())
+}
+
+/// `--name-id-source`.
+pub fn parse_name_id_source(s: &str) -> anyhow::Result<NameIdSource> {
+    Ok(match s {
+        "email" => NameIdSource::Email,
+        "name" | "user_name" => NameIdSource::UserName,
+        "persistent" => NameIdSource::Persistent,
+        other => NameIdSource::ExternalId(attribute_key(other)?),
+    })
+}
+
+/// `--name-id-format`.
+pub fn parse_name_id_format(s: &str) -> anyhow::Result<String> {
+    Ok(match s {
+        "email" => nameid_format::EMAIL.to_owned(),
+        "persistent" => nameid_format::PERSISTENT.to_owned(),
+        "transient" => nameid_format::TRANSIENT.to_owned(),
+        "unspecified" => nameid_format::UNSPECIFIED.to_owned(),
+        uri if uri.starts_with("urn:") => uri.to_owned(),
+        other => anyhow::bail!("{other:?} is not a NameID format"),
+    })
+}
+
+/// `--attribute NAME=SOURCE`.
+pub fn parse_attribute(s: &str) -> anyhow::Result<AttributeRelease> {
+    let (name, source) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--attribute {s:?}: expected NAME=SOURCE"))?;
+    anyhow::ensure!(
+        !name.is_empty() && !name.chars().any(char::is_control),
+        "--attribute {s:?}: empty name"
+    );
+    let source = match source {
+        "email" => AttributeSource::Email,
+        "name" | "user_name" => AttributeSource::UserName,
+        "given_name" => AttributeSource::GivenName,
+        "family_name" | "surname" => AttributeSource::Surname,
+        "display_name" => AttributeSource::DisplayName,
+        "groups" => AttributeSource::Groups,
+        c if c.starts_with("const:") => AttributeSource::Constant(c["const:".len()..].to_owned()),
+        key => AttributeSource::External(attribute_key(key)?),
+    };
+    Ok(AttributeRelease {
+        name: name.to_owned(),
+        name_format: None,
+        source,
+    })
+}
+
+/// Endpoints and keys from the metadata; behaviour from the preset.
+fn apply_preset(mut sp: ServiceProvider, preset: Preset) -> ServiceProvider {
+    let p = match preset {
+        Preset::Entra => ServiceProvider::microsoft_entra(),
+        Preset::Google => ServiceProvider::google_workspace("example.com", false),
+        Preset::Salesforce => ServiceProvider::salesforce("example"),
+        Preset::Box => ServiceProvider::box_com(),
+    };
+    sp.sign = p.sign;
+    sp.name_id_format = p.name_id_format;
+    sp.name_id_source = p.name_id_source;
+    sp.attributes = p.attributes;
+    sp.authn_context = p.authn_context;
+    sp.omit_authenticating_authority = p.omit_authenticating_authority;
+    sp.allow_sha1_inbound = p.allow_sha1_inbound;
+    sp.want_authn_requests_signed |= p.want_authn_requests_signed;
+    sp.want_logout_requests_signed = p.want_logout_requests_signed;
+    sp
+}
+
+/// What `sp add` (or the API) asks for beyond the metadata.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpOptions {
+    pub preset: Option<Preset>,
+    pub name_id_source: Option<String>,
+    pub name_id_format: Option<String>,
+    pub attributes: Vec<String>,
+    pub allow_http_loopback: bool,
+    pub require_signed_requests: bool,
+    pub no_encryption: bool,
+    pub encryption: Option<String>,
+}
+
+fn build_sp(xml: &str, source: &str, o: &SpOptions) -> anyhow::Result<ServiceProvider> {
+    let limits = MessageLimits::default();
+    let mut sp = parse_sp_metadata(xml, &limits).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if let Some(p) = o.preset {
+        sp = apply_preset(sp, p);
+    }
+    if let Some(src) = &o.name_id_source {
+        sp.name_id_source = parse_name_id_source(src)?;
+    }
+    if let Some(f) = &o.name_id_format {
+        sp.name_id_format = parse_name_id_format(f)?;
+    }
+    sp.allow_http_loopback_acs = o.allow_http_loopback;
+    sp.want_authn_requests_signed |= o.require_signed_requests;
+    if o.no_encryption {
+        sp.encryption_cert = None;
+    }
+    match o.encryption.as_deref() {
+        None => {}
+        Some("aes256-gcm") => sp.encryption = DataEncryption::Aes256Gcm,
+        Some("aes256-cbc") => sp.encryption = DataEncryption::Aes256Cbc,
+        Some(other) => anyhow::bail!("encryption {other:?}: aes256-gcm or aes256-cbc"),
+    }
+    if !o.attributes.is_empty() {
+        sp.attributes = o
+            .attributes
+            .iter()
+            .map(|a| parse_attribute(a))
+            .collect::<anyhow::Result<_>>()?;
+    }
+    sp.validate()
+        .map_err(|e| anyhow::anyhow!("the service provider cannot be registered: {e}"))?;
+    Ok(sp)
+}
+
+/// Registers a service provider from its metadata. `Ok(Err(reason))`: refused (bad metadata
+/// or options, or the entity ID is taken).
+pub async fn register_sp(
+    store: &Store,
+    tenant_id: i64,
+    xml: &str,
+    source: &str,
+    options: &SpOptions,
+    now: i64,
+) -> anyhow::Result<Result<ServiceProvider, String>> {
+    let sp = match build_sp(xml, source, options) {
+        Ok(sp) => sp,
+        Err(e) => return Ok(Err(format!("{e:#}"))),
+    };
+    if !store.create_saml_sp(tenant_id, &sp, now).await? {
+        return Ok(Err(format!(
+            "a service provider with entity ID {:?} exists already",
+            sp.entity_id
+        )));
+    }
+    Ok(Ok(sp))
 }

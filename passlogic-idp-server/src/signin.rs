@@ -493,7 +493,7 @@ impl SignIn {
             .await?
         else {
             matrix::finish_unknown(challenge, otp, now);
-            let reason = if user.enabled { "locked" } else { "disabled" };
+            let reason = refusal_reason(&user, now.unix_timestamp());
             return Ok(self
                 .fail(attempt, Method::Matrix, reason, json!({}), ip)
                 .await);
@@ -602,7 +602,7 @@ impl SignIn {
             .await?
         else {
             factors::dummy_work(self, method).await;
-            let reason = if user.enabled { "locked" } else { "disabled" };
+            let reason = refusal_reason(&user, now.unix_timestamp());
             return Ok(self.fail(attempt, method, reason, json!({}), ip).await);
         };
         let mut steps = vec![method];
@@ -917,5 +917,18 @@ impl SignIn {
         ))
         .await;
         Ok(Ok(()))
+    }
+}
+
+/// Why a user got no answer slot (for the audit trail only; the page says the same either way).
+fn refusal_reason(user: &UserRow, now: i64) -> &'static str {
+    if !user.enabled {
+        "disabled"
+    } else if user.valid_from.is_some_and(|f| now < f) {
+        "not_yet_valid"
+    } else if user.valid_until.is_some_and(|u| now >= u) {
+        "expired"
+    } else {
+        "locked"
     }
 }

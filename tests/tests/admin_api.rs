@@ -373,6 +373,143 @@ fn users_groups_policies_and_audit(backend: Backend) {
     );
 }
 
+/// Services registered over the API work like those of the CLI: an OIDC client (secret shown
+/// once) completes a code flow, a SAML SP from its metadata gets a Response; refusals are
+/// problems and register nothing.
+fn services_and_directory_fields(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let admin = Admin::of(&server);
+
+    let r = admin.call(
+        "POST",
+        "/api/v1/services/oidc-clients",
+        Some(json!({"client_id": "crm", "redirect_uris": ["https://crm.example/cb"]})),
+    );
+    assert_eq!(r.status(), 201);
+    let c: Value = r.json().unwrap();
+    assert_eq!(c["type"], "confidential");
+    let secret = c["client_secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    problem(
+        admin.call(
+            "POST",
+            "/api/v1/services/oidc-clients",
+            Some(json!({"client_id": "crm", "redirect_uris": ["https://crm.example/cb"]})),
+        ),
+        409,
+        "duplicate client",
+    );
+    problem(
+        admin.call(
+            "POST",
+            "/api/v1/services/oidc-clients",
+            Some(json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]})),
+        ),
+        422,
+        "redirect URI with a fragment",
+    );
+    // The secret works at the token endpoint (client_credentials) and is not stored in clear.
+    let t = reqwest::blocking::Client::new()
+        .post(server.url("/oidc/token"))
+        .basic_auth("crm", Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
+    assert_eq!(t.status(), 200, "{}", t.text().unwrap_or_default());
+    assert!(!server.cli_ok(&["client", "list"]).contains(&secret));
+
+    let md = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.api.example/md"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp.api.example/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>"#;
+    let sp = admin.ok(
+        "POST",
+        "/api/v1/services/saml-sps",
+        Some(json!({"metadata": md, "preset": "box"})),
+    );
+    assert_eq!(sp["entity_id"], "https://sp.api.example/md");
+    problem(
+        admin.call(
+            "POST",
+            "/api/v1/services/saml-sps",
+            Some(json!({"metadata": "<x/>"})),
+        ),
+        422,
+        "not metadata",
+    );
+    problem(
+        admin.call(
+            "POST",
+            "/api/v1/services/saml-sps",
+            Some(json!({"metadata": md, "prest": "box"})),
+        ),
+        400,
+        "unknown option",
+    );
+    let services = admin.ok("GET", "/api/v1/services", None);
+    let names: Vec<&str> = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"oidc_client:crm"), "{names:?}");
+    assert!(
+        names.contains(&"saml_sp:https://sp.api.example/md"),
+        "{names:?}"
+    );
+    let b = server.browser();
+    b.sign_in("demo", &server.pattern_of("demo"), "/");
+    let p = b.get("/saml/idp-init?sp=https%3A%2F%2Fsp.api.example%2Fmd");
+    assert!(p.body.contains("SAMLResponse"), "{}", p.describe());
+
+    // Directory fields through PATCH; the validity period is enforced on every SSO path and
+    // at sign-in.
+    let u = admin.ok(
+        "PATCH",
+        "/api/v1/users/demo",
+        Some(
+            json!({"department": "Sales", "attributes": {"immutable_id": "abc=="},
+                    "display_name": "Demo Person"}),
+        ),
+    );
+    assert_eq!(u["department"], "Sales");
+    assert_eq!(u["attributes"]["immutable_id"], "abc==");
+    assert_eq!(u["display_name"], "Demo Person");
+    problem(
+        admin.call(
+            "PATCH",
+            "/api/v1/users/demo",
+            Some(json!({"valid_from": 20, "valid_until": 10})),
+        ),
+        422,
+        "empty validity period",
+    );
+    let expired = common::now_unix() - 60;
+    let u = admin.ok(
+        "PATCH",
+        "/api/v1/users/demo",
+        Some(json!({"valid_until": expired})),
+    );
+    assert_eq!(u["valid_until"], expired);
+    let p = b.get("/saml/idp-init?sp=https%3A%2F%2Fsp.api.example%2Fmd");
+    assert_eq!(p.status.as_u16(), 403, "{}", p.describe());
+    assert_eq!(p.count("[data-error=\"deny.expired\"]"), 1);
+    let again = server.browser();
+    let grid = again.start_login("demo");
+    again
+        .submit_otp(&grid.answer(&server.pattern_of("demo")))
+        .expect_status(401, "sign-in outside the validity period");
+    // Back in its period (null clears it): signs in again.
+    admin.ok(
+        "PATCH",
+        "/api/v1/users/demo",
+        Some(json!({"valid_until": null})),
+    );
+    server
+        .browser()
+        .sign_in("demo", &server.pattern_of("demo"), "/");
+}
+
 /// The OpenAPI document validates (openapi-spec-validator, an independent implementation),
 /// and every operation it lists is routed and guarded (401 problem without a token, never a
 /// 404 or 405).
@@ -432,4 +569,8 @@ fn openapi_document_matches_the_routes() {
     );
 }
 
-both_backends!(scopes_are_enforced, users_groups_policies_and_audit);
+both_backends!(
+    scopes_are_enforced,
+    users_groups_policies_and_audit,
+    services_and_directory_fields
+);

@@ -5,8 +5,8 @@
 //! The OpenAPI 3.1 document (`openapi.json`, served at `/openapi.json`) is the contract; the
 //! tests check every operation in it is routed and that it validates.
 //!
-//! Not yet here: SAML SP and OIDC client *registration* over the API (the CLI's `sp add` and
-//! `client add` do it; `GET /api/v1/services` lists them), user attributes beyond `enabled`.
+//! Not yet here: updating or removing a registered service, and the user list's paging and
+//! filters (the admin console's needs).
 
 pub mod audit;
 pub mod auth;
@@ -102,6 +102,11 @@ pub fn router(state: ApiState) -> Router {
                 .delete(policies::delete_access),
         )
         .route("/api/v1/services", get(services::list))
+        .route(
+            "/api/v1/services/oidc-clients",
+            post(services::add_oidc_client),
+        )
+        .route("/api/v1/services/saml-sps", post(services::add_saml_sp))
         .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)
         .with_state(state)

@@ -131,13 +131,38 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(issued_json(after, &issued))))
 }
 
+/// A field that may be absent (unchanged), `null` (cleared) or a value.
+fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchUser {
     enabled: Option<bool>,
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "some")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    department: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    position: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    valid_from: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "some")]
+    valid_until: Option<Option<i64>>,
+    /// Replaces the whole attribute map (external IDs such as `immutable_id`, custom keys).
+    attributes: Option<std::collections::BTreeMap<String, String>>,
 }
 
-/// `PATCH /api/v1/users/{name}`: `enabled` (disabling ends the user's sessions).
+/// `PATCH /api/v1/users/{name}`: `enabled` (disabling ends the user's sessions), display
+/// name and the directory fields (`null` clears one).
 pub async fn patch(
     State(state): State<ApiState>,
     caller: Caller,
@@ -149,6 +174,54 @@ pub async fn patch(
     let u = load(&state, &name).await?;
     let before = show(&state, &u).await?;
     let s = &state.signin;
+    if let (Some(f), Some(u_)) = (req.valid_from.flatten(), req.valid_until.flatten()) {
+        if f >= u_ {
+            return Err(Problem::invalid("valid_from must be before valid_until"));
+        }
+    }
+    if req
+        .display_name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty())
+    {
+        return Err(Problem::invalid("display_name must not be empty"));
+    }
+    let mut dir = u.directory();
+    let before_dir = dir.clone();
+    if let Some(v) = req.email {
+        dir.email = v;
+    }
+    if let Some(v) = req.given_name {
+        dir.given_name = v;
+    }
+    if let Some(v) = req.family_name {
+        dir.family_name = v;
+    }
+    if let Some(v) = req.department {
+        dir.department = v;
+    }
+    if let Some(v) = req.position {
+        dir.position = v;
+    }
+    if let Some(v) = req.valid_from {
+        dir.valid_from = v;
+    }
+    if let Some(v) = req.valid_until {
+        dir.valid_until = v;
+    }
+    if let Some(v) = req.attributes {
+        dir.attributes = v;
+    }
+    if dir != before_dir {
+        s.store
+            .update_user_directory(u.id, &dir, s.clock.unix())
+            .await?;
+    }
+    if let Some(n) = &req.display_name {
+        s.store
+            .set_display_name(u.id, n.trim(), s.clock.unix())
+            .await?;
+    }
     if let Some(enabled) = req.enabled {
         s.store.set_enabled(u.id, enabled, s.clock.unix()).await?;
         if !enabled {

@@ -5,29 +5,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Subcommand, ValueEnum};
-use passlogic_idp_core::saml::metadata::parse_sp_metadata;
-use passlogic_idp_core::saml::sp::DataEncryption;
-use passlogic_idp_core::saml::{
-    nameid_format, AttributeRelease, AttributeSource, MessageLimits, NameIdSource, ServiceProvider,
-};
+use clap::Subcommand;
+use passlogic_idp_core::saml::MessageLimits;
 use serde_json::json;
 
 use super::Context;
 use crate::admin;
-
-/// SaaS presets: what the SP expects beyond its metadata (NameID, attributes, signing...).
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Preset {
-    /// Microsoft 365 / Entra ID domain federation.
-    Entra,
-    /// Google Workspace.
-    Google,
-    /// Salesforce.
-    Salesforce,
-    /// Box.
-    Box,
-}
+use crate::registry::{register_sp, Preset, SpOptions};
 
 #[derive(Subcommand, Debug)]
 pub enum SpCommand {
@@ -79,66 +63,6 @@ pub enum SpCommand {
     },
     /// List service providers, one JSON object (the stored settings) per line.
     List,
-}
-
-/// A directory attribute key (as `user set --attr` accepts them).
-fn attribute_key(k: &str) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        !k.is_empty()
-            && k.len() <= 64
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')),
-        "{k:?} is not a directory attribute key"
-    );
-    Ok(k.to_owned())
-}
-
-/// `--name-id-source`.
-pub fn parse_name_id_source(s: &str) -> anyhow::Result<NameIdSource> {
-    Ok(match s {
-        "email" => NameIdSource::Email,
-        "name" | "user_name" => NameIdSource::UserName,
-        "persistent" => NameIdSource::Persistent,
-        other => NameIdSource::ExternalId(attribute_key(other)?),
-    })
-}
-
-/// `--name-id-format`.
-pub fn parse_name_id_format(s: &str) -> anyhow::Result<String> {
-    Ok(match s {
-        "email" => nameid_format::EMAIL.to_owned(),
-        "persistent" => nameid_format::PERSISTENT.to_owned(),
-        "transient" => nameid_format::TRANSIENT.to_owned(),
-        "unspecified" => nameid_format::UNSPECIFIED.to_owned(),
-        uri if uri.starts_with("urn:") => uri.to_owned(),
-        other => anyhow::bail!("{other:?} is not a NameID format"),
-    })
-}
-
-/// `--attribute NAME=SOURCE`.
-pub fn parse_attribute(s: &str) -> anyhow::Result<AttributeRelease> {
-    let (name, source) = s
-        .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("--attribute {s:?}: expected NAME=SOURCE"))?;
-    anyhow::ensure!(
-        !name.is_empty() && !name.chars().any(char::is_control),
-        "--attribute {s:?}: empty name"
-    );
-    let source = match source {
-        "email" => AttributeSource::Email,
-        "name" | "user_name" => AttributeSource::UserName,
-        "given_name" => AttributeSource::GivenName,
-        "family_name" | "surname" => AttributeSource::Surname,
-        "display_name" => AttributeSource::DisplayName,
-        "groups" => AttributeSource::Groups,
-        c if c.starts_with("const:") => AttributeSource::Constant(c["const:".len()..].to_owned()),
-        key => AttributeSource::External(attribute_key(key)?),
-    };
-    Ok(AttributeRelease {
-        name: name.to_owned(),
-        name_format: None,
-        source,
-    })
 }
 
 /// GET `url` (http or https; TLS through OpenSSL with the system's trust roots and host name
@@ -262,26 +186,6 @@ fn fetch_metadata(url: &str, max: usize) -> anyhow::Result<String> {
     Ok(String::from_utf8(body)?)
 }
 
-/// Endpoints and keys from the metadata; behaviour from the preset.
-fn apply_preset(mut sp: ServiceProvider, preset: Preset) -> ServiceProvider {
-    let p = match preset {
-        Preset::Entra => ServiceProvider::microsoft_entra(),
-        Preset::Google => ServiceProvider::google_workspace("example.com", false),
-        Preset::Salesforce => ServiceProvider::salesforce("example"),
-        Preset::Box => ServiceProvider::box_com(),
-    };
-    sp.sign = p.sign;
-    sp.name_id_format = p.name_id_format;
-    sp.name_id_source = p.name_id_source;
-    sp.attributes = p.attributes;
-    sp.authn_context = p.authn_context;
-    sp.omit_authenticating_authority = p.omit_authenticating_authority;
-    sp.allow_sha1_inbound = p.allow_sha1_inbound;
-    sp.want_authn_requests_signed |= p.want_authn_requests_signed;
-    sp.want_logout_requests_signed = p.want_logout_requests_signed;
-    sp
-}
-
 pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> {
     match command {
         SpCommand::Add {
@@ -310,43 +214,22 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
                 ),
                 (None, None) => anyhow::bail!("--metadata FILE or --metadata-url URL"),
             };
-            let mut sp =
-                parse_sp_metadata(&xml, &limits).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-            if let Some(p) = preset {
-                sp = apply_preset(sp, p);
-            }
-            if let Some(src) = name_id_source {
-                sp.name_id_source = parse_name_id_source(&src)?;
-            }
-            if let Some(f) = name_id_format {
-                sp.name_id_format = parse_name_id_format(&f)?;
-            }
-            sp.allow_http_loopback_acs = allow_http_loopback;
-            sp.want_authn_requests_signed |= require_signed_requests;
-            if no_encryption {
-                sp.encryption_cert = None;
-            }
-            match encryption.as_deref() {
-                None => {}
-                Some("aes256-gcm") => sp.encryption = DataEncryption::Aes256Gcm,
-                Some("aes256-cbc") => sp.encryption = DataEncryption::Aes256Cbc,
-                Some(other) => anyhow::bail!("--encryption {other:?}: aes256-gcm or aes256-cbc"),
-            }
-            if !attributes.is_empty() {
-                sp.attributes = attributes
-                    .iter()
-                    .map(|a| parse_attribute(a))
-                    .collect::<anyhow::Result<_>>()?;
-            }
-            sp.validate()
-                .map_err(|e| anyhow::anyhow!("the service provider cannot be registered: {e}"))?;
-            anyhow::ensure!(
-                ctx.store
-                    .create_saml_sp(ctx.tenant_id, &sp, ctx.now)
-                    .await?,
-                "a service provider with entity ID {:?} exists already",
-                sp.entity_id
-            );
+            let options = SpOptions {
+                preset,
+                name_id_source,
+                name_id_format,
+                attributes,
+                allow_http_loopback,
+                require_signed_requests,
+                no_encryption,
+                encryption,
+            };
+            let sp = match register_sp(&ctx.store, ctx.tenant_id, &xml, &source, &options, ctx.now)
+                .await?
+            {
+                Ok(sp) => sp,
+                Err(reason) => anyhow::bail!(reason),
+            };
             admin::audit(
                 &ctx.store,
                 ctx.now,

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::Context;
 use crate::admin;
 use crate::factors;
-use crate::store::{NewUser, UserDirectory, UserRow};
+use crate::store::{NewUser, UserDirectory};
 
 /// Directory flags shared by `user add` and `user set`.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -121,18 +121,6 @@ impl DirectoryArgs {
 }
 
 /// The directory part of `user show`.
-fn directory_json(u: &UserRow) -> serde_json::Value {
-    json!({
-        "given_name": u.given_name,
-        "family_name": u.family_name,
-        "department": u.department,
-        "position": u.position,
-        "valid_from": u.valid_from,
-        "valid_until": u.valid_until,
-        "attributes": u.attributes,
-    })
-}
-
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     /// Create a user with a random initial pattern; prints the notice to hand over.
@@ -258,9 +246,6 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
                 .collect();
             if let Some(o) = v.as_object_mut() {
                 o.insert("methods".into(), json!(methods));
-                if let Some(d) = directory_json(&u).as_object() {
-                    o.extend(d.clone());
-                }
             }
             println!("{v}");
         }
@@ -294,11 +279,7 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
             )
             .await?;
             let u = ctx.user(&name).await?;
-            let mut v = admin::user_json(store, &u).await?;
-            if let (Some(o), Some(d)) = (v.as_object_mut(), directory_json(&u).as_object()) {
-                o.extend(d.clone());
-            }
-            println!("{v}");
+            println!("{}", admin::user_json(store, &u).await?);
         }
         UserCommand::Disable { name } => {
             let u = ctx.user(&name).await?;

@@ -440,6 +440,8 @@ impl Store {
     /// threshold already (then the answer must not be checked at all). Parallel answers can
     /// therefore never get more than `threshold` checks. The answer that reaches the threshold
     /// also sets the lock; a correct answer hands its slot back with [`Store::clear_failures`].
+    /// A disabled user, or one outside their validity period (`valid_from` inclusive,
+    /// `valid_until` exclusive), gets no slot: every factor refuses them.
     pub async fn reserve_answer_slot(
         &self,
         user_id: i64,
@@ -451,6 +453,8 @@ impl Store {
             "UPDATE users SET failed_attempts = failed_attempts + 1, \
                locked_at = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_at END \
              WHERE id = $1 AND enabled = 1 AND locked_at IS NULL AND failed_attempts < $2 \
+               AND (valid_from IS NULL OR valid_from <= $3) \
+               AND (valid_until IS NULL OR valid_until > $3) \
              RETURNING failed_attempts",
         )
         .bind(user_id)
