@@ -76,6 +76,31 @@ try:
     d.find_element(By.NAME, "username").send_keys("demo")
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     d.save_screenshot(os.path.join(out, "signin-grid-phone.png"))
+    # admin: matrix + device cookie, then the registered-browsers page; then a service the
+    # access policy refuses (the denial page, in Japanese).
+    d.set_window_size(900, 760)
+    cli("policy", "put", "devices", "--combinations", "matrix+device_cookie")
+    cli("group", "add", "devices", "--policy", "devices")
+    cli("group", "add-user", "devices", "admin")
+    d.delete_all_cookies()
+    d.get(base + "/login?lang=en")
+    d.find_element(By.NAME, "username").send_keys("admin")
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.find_element(By.NAME, "otp").send_keys(grid_answer(patterns["admin"]))
+    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    d.get(base + "/account/devices")
+    d.save_screenshot(os.path.join(out, "account-devices.png"))
+    cli("client", "add", "--client-id", "payroll", "--redirect-uri", "https://payroll.example/cb",
+        "--public")
+    policy = os.path.join(data, "access.json")
+    with open(policy, "w") as f:
+        f.write('{"groups": [{"group": "devices", "services": {"allow": ["*"], '
+                '"deny": ["oidc_client:payroll"]}}]}')
+    cli("access-policy", "put", policy)
+    d.get(base + "/oidc/authorize?lang=ja&client_id=payroll&redirect_uri=https%3A%2F%2Fpayroll.example"
+          "%2Fcb&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+          "&code_challenge_method=S256")
+    d.save_screenshot(os.path.join(out, "access-denied-ja.png"))
 finally:
     d.quit()
     srv.terminate()
