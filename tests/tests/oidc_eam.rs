@@ -412,7 +412,14 @@ fn eam_refusals_and_link_claim(backend: Backend) {
     // The user cancels on the step page: access_denied, and the attempt is over.
     let r = entra_post(&b, &request(None));
     r.expect_see_other("/login/totp", "linked by preferred_username");
-    b.follow(&r).expect_status(200, "TOTP page");
+    let step = b.follow(&r);
+    step.expect_status(200, "TOTP page");
+    assert_eq!(
+        step.count("form[action=\"/oidc/eam/cancel\"] button[data-action=\"eam-cancel\"]"),
+        1,
+        "the step page offers to cancel back to Entra: {}",
+        step.describe()
+    );
     let p = b.post_form("/oidc/eam/cancel", &[]);
     assert_access_denied(&p, "cancelled");
     b.get("/login/totp")

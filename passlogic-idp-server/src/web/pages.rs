@@ -227,6 +227,8 @@ pub struct StepPage {
     pub failed: bool,
     pub secret_field: bool,
     pub numeric: bool,
+    /// An Entra EAM sign-in: offer to cancel (Entra then gets `access_denied`); the label.
+    pub eam_cancel: Option<&'static str>,
 }
 
 #[derive(Template)]

@@ -172,6 +172,13 @@ async fn step_response(
         failed,
         secret_field: method == Method::Pin,
         numeric: method != Method::Pin || policy.pin.digits_only,
+        eam_cancel: attempt
+            .return_to
+            .starts_with("/oidc/eam/resume")
+            .then_some(match lang {
+                Lang::En => "Cancel and return to Microsoft",
+                Lang::Ja => "キャンセルして Microsoft に戻る",
+            }),
     };
     let status = if failed {
         StatusCode::UNAUTHORIZED
