@@ -186,6 +186,9 @@ impl SignIn {
         if self.store.token_of_user(user.id).await?.is_some() {
             out.push(Method::HardwareToken);
         }
+        if self.store.authenticator_key_of(user.id).await?.is_some() {
+            out.push(Method::LoginProtect);
+        }
         Ok(out)
     }
 

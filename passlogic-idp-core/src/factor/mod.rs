@@ -5,3 +5,4 @@ pub mod matrix;
 pub mod otp;
 pub mod pin;
 pub mod token_import;
+pub mod unlock;

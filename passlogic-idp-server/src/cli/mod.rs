@@ -4,6 +4,7 @@
 mod access;
 mod api_token;
 mod authenticator;
+mod authenticator_key;
 mod client;
 mod device;
 mod eam;
@@ -187,6 +188,10 @@ enum KeysCommand {
 enum AuthenticatorCommand {
     /// Show the current code, plainly or as a bingo grid.
     Show(authenticator::ShowArgs),
+    /// Login protect: make a key pair here and pair it with a one-time pairing code.
+    Pair(authenticator_key::PairArgs),
+    /// Login protect: send a signed unlock request that opens the sign-in window.
+    Unlock(authenticator_key::UnlockArgs),
 }
 
 /// What the administrative commands work with.
@@ -315,6 +320,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Authenticator {
             command: AuthenticatorCommand::Show(args),
         } => authenticator::run(args)?,
+        Command::Authenticator {
+            command: AuthenticatorCommand::Pair(args),
+        } => authenticator_key::pair(args).await?,
+        Command::Authenticator {
+            command: AuthenticatorCommand::Unlock(args),
+        } => authenticator_key::unlock(args).await?,
         Command::Keys {
             command: KeysCommand::RotateKek,
         } => {

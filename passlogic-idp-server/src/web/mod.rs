@@ -10,6 +10,7 @@ mod denied;
 mod device;
 mod forward;
 mod login;
+mod login_protect;
 mod oidc;
 mod pages;
 mod saml;
@@ -82,6 +83,9 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/login/device_cookie", get(device::step))
         .route("/account/devices", get(device::list_page))
         .route("/account/devices/remove", post(device::remove))
+        .route("/login/login_protect", get(login_protect::step))
+        .route("/authenticator/pair", post(login_protect::pair))
+        .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
             "/login/{step}",
             get(steps::code_page).post(steps::code_submit),
