@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod devices;
 pub mod eam_service;
+pub mod face;
 pub mod factors;
 pub mod forward_auth;
 pub mod i18n;

@@ -1,6 +1,7 @@
 //! Authentication factors, one module per method.
 
 pub mod bingo;
+pub mod face;
 pub mod matrix;
 pub mod otp;
 pub mod pin;

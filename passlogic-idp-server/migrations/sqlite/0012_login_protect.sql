@@ -18,3 +18,11 @@ CREATE TABLE authenticator_keys (
     created_at     BIGINT NOT NULL,
     unlocked_until BIGINT NOT NULL DEFAULT 0
 );
+
+-- External face verifier (crate::face): one-time challenges of biometric steps, bound to the
+-- sign-in attempt; stored as SHA-256 (hex), taken once by the verdict callback.
+CREATE TABLE face_challenges (
+    challenge_hash TEXT PRIMARY KEY,
+    attempt_id     TEXT NOT NULL,
+    expires_at     BIGINT NOT NULL
+);

@@ -84,6 +84,13 @@ enum Command {
         /// believed for the client address. Repeatable. Without it, headers are ignored.
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<String>,
+        /// Base URL (http://) of the external face verifier of the `biometric` step
+        /// (contract: docs/integrations/face-verifier.md).
+        #[arg(long, requires = "face_verifier_secret_file")]
+        face_verifier_url: Option<String>,
+        /// File holding the face verifier's shared credential (at least 16 bytes).
+        #[arg(long, requires = "face_verifier_url")]
+        face_verifier_secret_file: Option<PathBuf>,
     },
     /// Admin REST API tokens.
     ApiToken {
@@ -281,6 +288,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             forward_auth_domains,
             cookie_domain,
             forward_auth_headers,
+            face_verifier_url,
+            face_verifier_secret_file,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -313,6 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 forward_auth_domains,
                 cookie_domain,
                 forward_auth_headers,
+                face_verifier: face_verifier_url.zip(face_verifier_secret_file),
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS

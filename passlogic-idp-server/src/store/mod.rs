@@ -14,6 +14,7 @@ mod attempts;
 mod audit;
 mod devices;
 mod directory;
+mod face;
 mod factors;
 mod forward;
 mod groups;
@@ -161,6 +162,8 @@ impl Store {
             "DELETE FROM radius_states WHERE expires_at <= $1",
             "DELETE FROM saml_session_sps WHERE expires_at <= $1",
             "DELETE FROM saml_logouts WHERE expires_at <= $1",
+            "DELETE FROM authenticator_pairings WHERE expires_at <= $1",
+            "DELETE FROM face_challenges WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

@@ -8,6 +8,7 @@ mod cookies;
 mod csrf;
 mod denied;
 mod device;
+mod face;
 mod forward;
 mod login;
 mod login_protect;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<passlogic_idp_core::policy::ip::Cidr>>,
     /// Forward authentication settings (`/auth/forward`, `/auth/start`).
     pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
+    /// The external face verifier (`serve --face-verifier-url`), if configured.
+    pub face: Option<Arc<crate::face::FaceSetup>>,
 }
 
 /// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
@@ -84,6 +87,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/account/devices", get(device::list_page))
         .route("/account/devices/remove", post(device::remove))
         .route("/login/login_protect", get(login_protect::step))
+        .route("/login/biometric", get(face::step))
+        .route("/login/biometric/callback", get(face::callback))
         .route("/authenticator/pair", post(login_protect::pair))
         .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
