@@ -265,6 +265,37 @@ fn matrix_and_login_protect(backend: Backend) {
     assert_eq!(v["unlocked_until"], now + 60);
     accepted(&server, &b, &demo);
 
+    // The window's length is the policy's; out-of-range values are refused at `policy put`.
+    let file = dir.join("protected.json");
+    let put = |window: i64| {
+        std::fs::write(
+            &file,
+            format!(
+                r#"{{"combinations": [["matrix", "login_protect"]],
+                    "login_protect_window_secs": {window}}}"#
+            ),
+        )
+        .unwrap();
+        server.cli(&[
+            "policy",
+            "put",
+            "protected",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+    };
+    assert!(!put(0).status.success(), "a zero window is refused");
+    assert!(put(300).status.success());
+    let now = server_now(&server);
+    let o = unlock(&server, &key, now, None);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("unlocked-until: {}", now + 300)),
+        "{out}"
+    );
+    server.advance_clock(200);
+    accepted(&server, &b, &demo);
+
     // A user outside the group is not asked (matrix alone).
     server
         .browser()
