@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod ca;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -26,3 +26,27 @@ CREATE TABLE face_challenges (
     attempt_id     TEXT NOT NULL,
     expires_at     BIGINT NOT NULL
 );
+
+-- Private certificate authority (crate::ca): one per tenant. sealed_key is the CA's private
+-- key (PKCS#8 DER) sealed under the KEK; crl_number counts the CRLs issued.
+CREATE TABLE cert_authorities (
+    tenant_id  BIGINT PRIMARY KEY REFERENCES tenants(id),
+    cert_pem   TEXT NOT NULL,
+    sealed_key BYTEA NOT NULL,
+    next_serial BIGINT NOT NULL,
+    crl_number BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+
+-- Client certificates issued by the CA (the private keys are never stored: they leave only
+-- in the password-protected PKCS#12). serial is hex.
+CREATE TABLE client_certs (
+    serial     TEXT PRIMARY KEY,
+    tenant_id  BIGINT NOT NULL REFERENCES tenants(id),
+    user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    not_after  BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+CREATE INDEX client_certs_by_user ON client_certs (user_id);

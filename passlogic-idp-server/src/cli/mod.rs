@@ -5,6 +5,7 @@ mod access;
 mod api_token;
 mod authenticator;
 mod authenticator_key;
+mod cert;
 mod client;
 mod device;
 mod eam;
@@ -99,6 +100,11 @@ enum Command {
     },
     /// Benchmarks only: create many users with one known pattern (and TOTP secret).
     SeedUsers(seed::SeedArgs),
+    /// Client certificates of the private CA (PKCS#12, revocation, CRL).
+    Cert {
+        #[command(subcommand)]
+        command: cert::CertCommand,
+    },
     /// Registered browsers (device-cookie step).
     Device {
         #[command(subcommand)]
@@ -482,6 +488,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SeedUsers(args) => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = seed::run(&ctx, args).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Cert { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = cert::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

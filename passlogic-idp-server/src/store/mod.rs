@@ -12,6 +12,7 @@
 mod admin_api;
 mod attempts;
 mod audit;
+mod ca;
 mod devices;
 mod directory;
 mod face;
@@ -36,6 +37,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
+pub use ca::ClientCertRow;
 pub use devices::{DeviceRow, Registration};
 pub use directory::UserDirectory;
 pub use directory::{NewUser, UserRow};
