@@ -1,5 +1,5 @@
--- Login protect (crate::login_protect). Keep in step with the other backend's
--- 0012_login_protect.sql.
+-- Possession and biometric steps (issue #8). Keep in step with the other backend's
+-- 0012_possession.sql. Login protect (crate::login_protect):
 -- One-time pairing codes: only the SHA-256 (hex) of the code is stored; used once.
 CREATE TABLE authenticator_pairings (
     code_hash  TEXT PRIMARY KEY,
