@@ -146,6 +146,25 @@ fn issue_revoke_crl(backend: Backend) {
     );
     assert!(!o.status.success());
     assert!(!short.exists(), "nothing written for a refused password");
+    // An existing file is never overwritten (and nothing is issued).
+    let before = server.cli_ok(&["cert", "list", "demo"]).lines().count();
+    let o = cli_with_stdin(
+        &server,
+        &[
+            "cert",
+            "issue",
+            "demo",
+            "--out",
+            &demo_p12,
+            "--password-stdin",
+        ],
+        "long enough 3\n",
+    );
+    assert!(!o.status.success());
+    assert_eq!(
+        server.cli_ok(&["cert", "list", "demo"]).lines().count(),
+        before
+    );
 
     // Both chain to the CA.
     let ca = dir.join("ca.pem");

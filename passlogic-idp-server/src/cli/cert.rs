@@ -60,6 +60,11 @@ pub async fn run(ctx: &Context, command: CertCommand) -> anyhow::Result<ExitCode
                 eprintln!("error: the PKCS#12 password needs at least 8 characters");
                 return Ok(ExitCode::FAILURE);
             }
+            if out.exists() {
+                eprintln!("error: --out {} exists", out.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            let issued = ctx.signin.issue_client_cert(&u, &password, "cli").await?;
             let mut o = std::fs::OpenOptions::new();
             o.write(true).create_new(true);
             #[cfg(unix)]
@@ -67,7 +72,6 @@ pub async fn run(ctx: &Context, command: CertCommand) -> anyhow::Result<ExitCode
             let mut file = o
                 .open(&out)
                 .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
-            let issued = ctx.signin.issue_client_cert(&u, &password, "cli").await?;
             std::io::Write::write_all(&mut file, &issued.pkcs12)?;
             println!("serial: {}", issued.serial);
         }
