@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ca;
 pub mod factor;
 pub mod oidc;
 pub mod pipeline;

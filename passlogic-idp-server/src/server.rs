@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub admin_listen: Option<String>,
     /// Proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<passlogic_idp_core::policy::ip::Cidr>,
+    /// The external face verifier: its URL and the file with its credential.
+    pub face_verifier: Option<(String, std::path::PathBuf)>,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -202,6 +204,14 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
         oidc,
         saml,
         forward: Arc::new(forward),
+        face: match &options.face_verifier {
+            Some((url, file)) => Some(Arc::new(crate::face::FaceSetup::from_flags(
+                url,
+                file,
+                &public_url,
+            )?)),
+            None => None,
+        },
     };
     let app = web::router(
         state,

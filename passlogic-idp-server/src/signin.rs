@@ -186,6 +186,9 @@ impl SignIn {
         if self.store.token_of_user(user.id).await?.is_some() {
             out.push(Method::HardwareToken);
         }
+        if self.store.authenticator_key_of(user.id).await?.is_some() {
+            out.push(Method::LoginProtect);
+        }
         Ok(out)
     }
 
@@ -212,6 +215,8 @@ impl SignIn {
                 // Every user can take the device-cookie step: it recognises the browser or
                 // registers it within the policy's limit (crate::devices).
                 enrolled.push(Method::DeviceCookie);
+                // The external face verifier knows its users (crate::face).
+                enrolled.push(Method::Biometric);
                 pipeline::offered_combinations(
                     &policy.combinations,
                     &enrolled,
@@ -308,7 +313,9 @@ impl SignIn {
             let Some(user) = self.user_of(attempt).await? else {
                 return Ok(Next::Step(method));
             };
-            if method == Method::DeviceCookie || self.enrolled(&user).await?.contains(&method) {
+            if matches!(method, Method::DeviceCookie | Method::Biometric)
+                || self.enrolled(&user).await?.contains(&method)
+            {
                 return Ok(Next::Step(method));
             }
             let policy = self.policy_for(Some(user.id)).await?;

@@ -72,6 +72,9 @@ pub struct AuthPolicy {
     /// Whether the device-cookie step registers a new browser at all (default true). When
     /// false, only devices that are already registered pass.
     pub device_registration: bool,
+    /// Login protect: seconds a signed unlock from the paired authenticator keeps the
+    /// login-protect step open (default 60). The first sign-in through it closes it.
+    pub login_protect_window_secs: i64,
     /// RADIUS: the `Class` attribute of an Access-Accept for users under this policy (default
     /// none), e.g. a VPN gateway's group name.
     pub radius_class: Option<String>,
@@ -99,6 +102,7 @@ impl Default for AuthPolicy {
             hotp_look_ahead: 10,
             device_limit: 5,
             device_registration: true,
+            login_protect_window_secs: 60,
             radius_class: None,
             radius_filter_id: None,
             forward_auth_apps: None,
@@ -127,6 +131,9 @@ impl AuthPolicy {
         }
         if self.device_limit == 0 {
             return Err("device_limit must be at least 1".into());
+        }
+        if !(1..=3600).contains(&self.login_protect_window_secs) {
+            return Err("login_protect_window_secs must be 1 to 3600".into());
         }
         if self.combinations.is_empty() {
             return Err("at least one factor combination is required".into());

@@ -4,6 +4,8 @@
 mod access;
 mod api_token;
 mod authenticator;
+mod authenticator_key;
+mod cert;
 mod client;
 mod device;
 mod eam;
@@ -83,6 +85,13 @@ enum Command {
         /// believed for the client address. Repeatable. Without it, headers are ignored.
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<String>,
+        /// Base URL (http://) of the external face verifier of the `biometric` step
+        /// (contract: docs/integrations/face-verifier.md).
+        #[arg(long, requires = "face_verifier_secret_file")]
+        face_verifier_url: Option<String>,
+        /// File holding the face verifier's shared credential (at least 16 bytes).
+        #[arg(long, requires = "face_verifier_url")]
+        face_verifier_secret_file: Option<PathBuf>,
     },
     /// Admin REST API tokens.
     ApiToken {
@@ -91,6 +100,11 @@ enum Command {
     },
     /// Benchmarks only: create many users with one known pattern (and TOTP secret).
     SeedUsers(seed::SeedArgs),
+    /// Client certificates of the private CA (PKCS#12, revocation, CRL).
+    Cert {
+        #[command(subcommand)]
+        command: cert::CertCommand,
+    },
     /// Registered browsers (device-cookie step).
     Device {
         #[command(subcommand)]
@@ -187,6 +201,10 @@ enum KeysCommand {
 enum AuthenticatorCommand {
     /// Show the current code, plainly or as a bingo grid.
     Show(authenticator::ShowArgs),
+    /// Login protect: make a key pair here and pair it with a one-time pairing code.
+    Pair(authenticator_key::PairArgs),
+    /// Login protect: send a signed unlock request that opens the sign-in window.
+    Unlock(authenticator_key::UnlockArgs),
 }
 
 /// What the administrative commands work with.
@@ -276,6 +294,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             forward_auth_domains,
             cookie_domain,
             forward_auth_headers,
+            face_verifier_url,
+            face_verifier_secret_file,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -308,6 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 forward_auth_domains,
                 cookie_domain,
                 forward_auth_headers,
+                face_verifier: face_verifier_url.zip(face_verifier_secret_file),
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS
@@ -315,6 +336,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Authenticator {
             command: AuthenticatorCommand::Show(args),
         } => authenticator::run(args)?,
+        Command::Authenticator {
+            command: AuthenticatorCommand::Pair(args),
+        } => authenticator_key::pair(args).await?,
+        Command::Authenticator {
+            command: AuthenticatorCommand::Unlock(args),
+        } => authenticator_key::unlock(args).await?,
         Command::Keys {
             command: KeysCommand::RotateKek,
         } => {
@@ -461,6 +488,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SeedUsers(args) => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = seed::run(&ctx, args).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Cert { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = cert::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

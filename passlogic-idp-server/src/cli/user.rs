@@ -174,6 +174,9 @@ pub enum UserCommand {
     SetPin { name: String },
     /// Remove an enrolled factor (totp, bingo, pin).
     RemoveFactor { name: String, method: String },
+    /// Login protect: print a one-time pairing code (10 minutes) for the user's authenticator
+    /// (`authenticator pair --code`).
+    PairAuthenticator { name: String },
 }
 
 fn print_issued(name: &str, issued: &admin::Issued) {
@@ -326,6 +329,15 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
             )
             .await?;
             println!("unlocked: {}", u.name);
+        }
+        UserCommand::PairAuthenticator { name } => {
+            let u = ctx.user(&name).await?;
+            let code = ctx.signin.pairing_code(&u, "cli").await?;
+            println!("pairing-code: {code}");
+            println!(
+                "expires-in: {}",
+                crate::login_protect::PAIRING_CODE_TTL_SECS
+            );
         }
         UserCommand::ResetPattern { name } => {
             let u = ctx.user(&name).await?;

@@ -12,11 +12,14 @@
 mod admin_api;
 mod attempts;
 mod audit;
+mod ca;
 mod devices;
 mod directory;
+mod face;
 mod factors;
 mod forward;
 mod groups;
+mod login_protect;
 mod oidc;
 mod once;
 mod radius;
@@ -34,12 +37,14 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
+pub use ca::ClientCertRow;
 pub use devices::{DeviceRow, Registration};
 pub use directory::UserDirectory;
 pub use directory::{NewUser, UserRow};
 pub use factors::{FactorRow, NewToken, TokenRow};
 pub use forward::ForwardAppRow;
 pub use groups::GroupRow;
+pub use login_protect::AuthenticatorKeyRow;
 pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
 pub use radius::{RadiusClientRow, RadiusStateRow};
@@ -159,6 +164,8 @@ impl Store {
             "DELETE FROM radius_states WHERE expires_at <= $1",
             "DELETE FROM saml_session_sps WHERE expires_at <= $1",
             "DELETE FROM saml_logouts WHERE expires_at <= $1",
+            "DELETE FROM authenticator_pairings WHERE expires_at <= $1",
+            "DELETE FROM face_challenges WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

@@ -8,8 +8,10 @@ mod cookies;
 mod csrf;
 mod denied;
 mod device;
+mod face;
 mod forward;
 mod login;
+mod login_protect;
 mod oidc;
 mod pages;
 mod saml;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<passlogic_idp_core::policy::ip::Cidr>>,
     /// Forward authentication settings (`/auth/forward`, `/auth/start`).
     pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
+    /// The external face verifier (`serve --face-verifier-url`), if configured.
+    pub face: Option<Arc<crate::face::FaceSetup>>,
 }
 
 /// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
@@ -82,6 +86,11 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/login/device_cookie", get(device::step))
         .route("/account/devices", get(device::list_page))
         .route("/account/devices/remove", post(device::remove))
+        .route("/login/login_protect", get(login_protect::step))
+        .route("/login/biometric", get(face::step))
+        .route("/login/biometric/callback", get(face::callback))
+        .route("/authenticator/pair", post(login_protect::pair))
+        .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
             "/login/{step}",
             get(steps::code_page).post(steps::code_submit),
