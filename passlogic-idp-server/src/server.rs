@@ -33,6 +33,10 @@ pub struct ServeOptions {
     pub admin_listen: Option<String>,
     /// Proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<passlogic_idp_core::policy::ip::Cidr>,
+    /// Watched directory of scheduled CSV drops (`None`: off).
+    pub csv_drop_dir: Option<std::path::PathBuf>,
+    /// Seconds between scans of `csv_drop_dir`.
+    pub csv_drop_interval: u64,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -195,6 +199,20 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     if let Some(names) = &options.forward_auth_headers {
         forward.set_header_names(names)?;
     }
+    if let Some(dir) = &options.csv_drop_dir {
+        let watcher = crate::provisioning::drop::DropWatcher {
+            dir: dir.clone(),
+            interval: Duration::from_secs(options.csv_drop_interval.max(1)),
+            store: store.clone(),
+            keyring: signin.keyring.clone(),
+            tenant_id,
+            clock: clock.clone(),
+        };
+        println!("csv-drop: {}", dir.display());
+        tokio::spawn(watcher.run());
+    }
+
+    let scim_signin = signin.clone();
     let state = AppState {
         trusted_proxies: Arc::new(options.trusted_proxies.clone()),
         signin,
@@ -209,6 +227,10 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             test_clock: options.test_clock,
         },
     );
+    let app = app.merge(crate::scim::router(crate::scim::ScimState {
+        signin: scim_signin,
+        base: format!("{}/scim/v2", public_url.trim_end_matches('/')),
+    }));
 
     let purge_store = store.clone();
     let purge_clock = clock.clone();

@@ -10,6 +10,7 @@ mod eam;
 mod forward;
 mod policy;
 mod radius;
+mod scim_token;
 mod seed;
 mod sp;
 mod token;
@@ -83,6 +84,18 @@ enum Command {
         /// believed for the client address. Repeatable. Without it, headers are ignored.
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<String>,
+        /// Watch this directory for `*.csv` user imports (scheduled CSV drops); each is
+        /// applied whole or not at all, then moved to done/ or failed/ with a report.
+        #[arg(long)]
+        csv_drop_dir: Option<PathBuf>,
+        /// Seconds between scans of --csv-drop-dir.
+        #[arg(long, default_value_t = 60)]
+        csv_drop_interval: u64,
+    },
+    /// SCIM provisioning client tokens.
+    ScimToken {
+        #[command(subcommand)]
+        command: scim_token::ScimTokenCommand,
     },
     /// Admin REST API tokens.
     ApiToken {
@@ -276,6 +289,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             forward_auth_domains,
             cookie_domain,
             forward_auth_headers,
+            csv_drop_dir,
+            csv_drop_interval,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -308,6 +323,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 forward_auth_domains,
                 cookie_domain,
                 forward_auth_headers,
+                csv_drop_dir,
+                csv_drop_interval,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS
@@ -449,6 +466,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = policy::run_policy(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::ScimToken { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = scim_token::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -19,8 +19,10 @@ mod forward;
 mod groups;
 mod oidc;
 mod once;
+mod provisioning;
 mod radius;
 mod saml;
+mod scim;
 mod seed;
 mod sessions;
 
@@ -42,6 +44,7 @@ pub use forward::ForwardAppRow;
 pub use groups::GroupRow;
 pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use provisioning::{BulkUpdate, BulkUser};
 pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
