@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub csv_drop_dir: Option<std::path::PathBuf>,
     /// Seconds between scans of `csv_drop_dir`.
     pub csv_drop_interval: u64,
+    /// SCIM DELETE removes users instead of deactivating them.
+    pub scim_delete_users: bool,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -230,6 +232,7 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     let app = app.merge(crate::scim::router(crate::scim::ScimState {
         signin: scim_signin,
         base: format!("{}/scim/v2", public_url.trim_end_matches('/')),
+        delete_users: options.scim_delete_users,
     }));
 
     let purge_store = store.clone();

@@ -91,6 +91,9 @@ enum Command {
         /// Seconds between scans of --csv-drop-dir.
         #[arg(long, default_value_t = 60)]
         csv_drop_interval: u64,
+        /// SCIM DELETE of a user removes it (default: deactivates it).
+        #[arg(long)]
+        scim_delete_users: bool,
     },
     /// SCIM provisioning client tokens.
     ScimToken {
@@ -291,6 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             forward_auth_headers,
             csv_drop_dir,
             csv_drop_interval,
+            scim_delete_users,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -325,6 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 forward_auth_headers,
                 csv_drop_dir,
                 csv_drop_interval,
+                scim_delete_users,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS

@@ -88,8 +88,10 @@ pub async fn run(
     options: &ImportOptions,
     now: i64,
 ) -> anyhow::Result<ImportReport> {
+    let started = std::time::Instant::now();
     let text = csv::decode(bytes, options.encoding)?;
     let (wanted, rejected) = csv::parse(&text)?;
+    let parsed_at = started.elapsed();
 
     let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
     for (uid, g) in store.tenant_memberships(tenant_id).await? {
@@ -118,7 +120,14 @@ pub async fn run(
             (u.name, c)
         })
         .collect();
+    let loaded_at = started.elapsed();
     let plan = csv::plan(wanted, rejected, &current);
+    tracing::info!(
+        parse_ms = parsed_at.as_millis() as u64,
+        load_ms = (loaded_at - parsed_at).as_millis() as u64,
+        plan_ms = (started.elapsed() - loaded_at).as_millis() as u64,
+        "csv import planned"
+    );
     if options.dry_run || !plan.rejected.is_empty() {
         return Ok(ImportReport {
             plan,
@@ -194,9 +203,14 @@ pub async fn run(
         };
         Ok(secrets::seal_matrix(ring, tenant_id, id, &secret))
     };
+    let apply_start = std::time::Instant::now();
     store
         .apply_bulk(tenant_id, &creates, &updates, seal, now)
         .await?;
+    tracing::info!(
+        apply_ms = apply_start.elapsed().as_millis() as u64,
+        "csv import applied"
+    );
     let (c, u, n, _) = plan.counts();
     admin::audit(
         store,

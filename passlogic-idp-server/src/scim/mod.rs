@@ -6,11 +6,13 @@
 //!
 //! Filters ([`filter`]) and PATCH ([`patch`]) work on the resources' JSON; [`resource`] maps
 //! them to the directory. DELETE of a user deactivates it (sessions ended) and it stays
-//! visible with `active: false`; DELETE of a group deletes it.
+//! visible with `active: false`, unless `serve --scim-delete-users` makes it remove the user
+//! (factors, sessions, memberships go with it); DELETE of a group deletes it.
 //!
 //! Known gaps: lists are filtered in memory (every user of the tenant is loaded per list
-//! request: fine for tens of thousands, not millions); no `sortBy`, `attributes` /
-//! `excludedAttributes`, ETags, `/Bulk` or `/Me`; users created over SCIM get a sealed random
+//! request: fine for tens of thousands, not millions); no `sortBy`, ETags, `/Bulk` or `/Me`;
+//! `attributes` / `excludedAttributes` work on top-level attributes (and sub-attributes for
+//! exclusion); a group's `externalId` and an e-mail's `type` are not stored; users created over SCIM get a sealed random
 //! initial pattern that nobody sees — hand it out with `user reset-pattern`.
 
 pub mod filter;
@@ -51,6 +53,8 @@ pub struct ScimState {
     pub signin: SignIn,
     /// `PUBLIC_URL/scim/v2`, for `meta.location`.
     pub base: String,
+    /// DELETE removes users (`serve --scim-delete-users`) instead of deactivating them.
+    pub delete_users: bool,
 }
 
 /// A SCIM error response.
@@ -167,13 +171,63 @@ fn parse_id(id: &str, what: &str) -> Result<i64, ScimError> {
 // ---------------------------------------------------------------------------------------------
 // Listing
 
+/// A query parameter, by case-insensitive name.
+fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    q.iter()
+        .find(|(x, _)| x.eq_ignore_ascii_case(k))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) to a resource: top-level
+/// attributes (and sub-attributes for exclusion); `id`, `schemas` and `meta` always stay.
+fn project(mut v: Value, q: &HashMap<String, String>) -> Value {
+    let list = |k: &str| -> Vec<Vec<String>> {
+        param(q, k)
+            .map(|a| {
+                a.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(filter::path_segments)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let Some(m) = v.as_object_mut() else {
+        return v;
+    };
+    let wanted = list("attributes");
+    if !wanted.is_empty() {
+        m.retain(|k, _| {
+            let k = k.to_ascii_lowercase();
+            matches!(k.as_str(), "id" | "schemas" | "meta")
+                || wanted.iter().any(|w| w.first() == Some(&k))
+        });
+    }
+    for ex in list("excludedAttributes") {
+        let Some(first) = ex.first() else { continue };
+        if matches!(first.as_str(), "id" | "schemas" | "meta") {
+            continue;
+        }
+        let key = m.keys().find(|x| x.eq_ignore_ascii_case(first)).cloned();
+        if let Some(key) = key {
+            match ex.get(1) {
+                None => {
+                    m.remove(&key);
+                }
+                Some(sub) => {
+                    if let Some(o) = m.get_mut(&key).and_then(Value::as_object_mut) {
+                        o.retain(|x, _| !x.eq_ignore_ascii_case(sub));
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
 /// Applies `filter`, `startIndex`, `count` to rendered resources.
 fn list_response(all: Vec<Value>, q: &HashMap<String, String>) -> Res {
-    let get = |k: &str| {
-        q.iter()
-            .find(|(x, _)| x.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| param(q, k);
     let matched: Vec<Value> = match get("filter").filter(|f| !f.trim().is_empty()) {
         Some(f) => {
             let parsed = filter::parse(f).map_err(|e| ScimError::bad("invalidFilter", e))?;
@@ -195,7 +249,12 @@ fn list_response(all: Vec<Value>, q: &HashMap<String, String>) -> Res {
     let start = number("startIndex", 1)?.max(1);
     let count = number("count", 100)?.min(MAX_COUNT);
     let total = matched.len();
-    let page: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
+    let page: Vec<Value> = matched
+        .into_iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|r| project(r, q))
+        .collect();
     Ok(scim_json(
         StatusCode::OK,
         &json!({
@@ -259,10 +318,69 @@ async fn render_user(s: &ScimState, u: &UserRow) -> anyhow::Result<Value> {
     Ok(resource::user_json(u, g, &s.base))
 }
 
-async fn get_user(State(s): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Res {
+async fn get_user(
+    State(s): State<ScimState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res {
     authenticate(&s, &headers).await?;
     let u = load_user(&s, &id).await?;
-    Ok(scim_json(StatusCode::OK, &render_user(&s, &u).await?))
+    Ok(scim_json(
+        StatusCode::OK,
+        &project(render_user(&s, &u).await?, &q),
+    ))
+}
+
+/// The body of `POST /.search` (RFC 7644 §3.4.3) as query parameters.
+fn search_params(body: &Bytes) -> Result<HashMap<String, String>, ScimError> {
+    let v = body_json(body)?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be an object"))?;
+    let mut q = HashMap::new();
+    for (k, x) in obj {
+        let text = match x {
+            Value::String(t) => t.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        q.insert(k.clone(), text);
+    }
+    Ok(q)
+}
+
+async fn search_users(State(s): State<ScimState>, headers: HeaderMap, body: Bytes) -> Res {
+    let q = search_params(&body)?;
+    list_users(State(s), headers, Query(q)).await
+}
+
+/// `POST /.search` at the root: users and groups together.
+async fn search_all(State(s): State<ScimState>, headers: HeaderMap, body: Bytes) -> Res {
+    authenticate(&s, &headers).await?;
+    let q = search_params(&body)?;
+    let groups = user_groups(&s).await?;
+    let mut users = s.signin.store.list_users(s.signin.tenant_id).await?;
+    users.sort_by_key(|u| u.id);
+    let mut all: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let g = groups.get(&u.id).map(Vec::as_slice).unwrap_or(&[]);
+            resource::user_json(u, g, &s.base)
+        })
+        .collect();
+    all.extend(groups_rendered(&s).await?.into_iter().map(|(_, v)| v));
+    list_response(all, &q)
+}
+
+async fn search_groups(State(s): State<ScimState>, headers: HeaderMap, body: Bytes) -> Res {
+    let q = search_params(&body)?;
+    list_groups(State(s), headers, Query(q)).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +540,18 @@ async fn delete_user(
     let c = authenticate(&s, &headers).await?;
     let u = load_user(&s, &id).await?;
     let store = &s.signin.store;
+    if s.delete_users {
+        store.delete_user(s.signin.tenant_id, u.id).await?;
+        audit(
+            &s,
+            &c,
+            "user.deleted",
+            &u.name,
+            json!({ "via": "scim delete" }),
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     store
         .set_enabled(u.id, false, s.signin.clock.unix())
         .await?;
@@ -483,9 +613,17 @@ async fn list_groups(
     list_response(all, &q)
 }
 
-async fn get_group(State(s): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Res {
+async fn get_group(
+    State(s): State<ScimState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res {
     authenticate(&s, &headers).await?;
-    Ok(scim_json(StatusCode::OK, &load_group(&s, &id).await?.1))
+    Ok(scim_json(
+        StatusCode::OK,
+        &project(load_group(&s, &id).await?.1, &q),
+    ))
 }
 
 /// Checks every member id is a user of the tenant.
@@ -670,6 +808,9 @@ pub mod discovery;
 pub fn router(state: ScimState) -> Router {
     let scim = Router::new()
         .route("/Users", get(list_users).post(create_user))
+        .route("/.search", axum::routing::post(search_all))
+        .route("/Users/.search", axum::routing::post(search_users))
+        .route("/Groups/.search", axum::routing::post(search_groups))
         .route(
             "/Users/{id}",
             get(get_user)

@@ -32,7 +32,17 @@ fn parse_path(p: &str) -> Result<Path, PatchError> {
     let bad = |d: &str| ("invalidPath", format!("path {p:?}: {d}"));
     let mut urn = None;
     let mut rest = p.trim();
-    if rest.to_ascii_lowercase().starts_with("urn:") {
+    let lower = rest.to_ascii_lowercase();
+    if lower == super::resource::ENTERPRISE.to_ascii_lowercase() {
+        // A whole extension object (`urn:...:enterprise:2.0:User`), not one of its attributes.
+        return Ok(Path {
+            urn: None,
+            attr: rest.to_owned(),
+            filter: None,
+            sub: None,
+        });
+    }
+    if lower.starts_with("urn:") {
         // The attribute starts after the last ':' outside a bracket.
         let cut = rest.find('[').unwrap_or(rest.len());
         let i = rest[..cut].rfind(':').ok_or_else(|| bad("no attribute"))?;
@@ -341,6 +351,14 @@ mod tests {
         assert_eq!(u["emails"], json!([{"type": "work", "value": "b@x.jp"}]));
         apply_op(&mut u, "remove", Some("emails[type eq \"work\"]"), None).unwrap();
         assert_eq!(u["emails"], json!([]));
+        apply_op(
+            &mut u,
+            "replace",
+            Some(ENT),
+            Some(json!({"department": "Ops"})),
+        )
+        .unwrap();
+        assert_eq!(u[ENT]["department"], "Ops");
         apply_op(&mut u, "remove", Some("title"), None).unwrap();
         assert!(u.get("title").is_none());
     }

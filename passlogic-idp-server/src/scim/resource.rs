@@ -149,14 +149,10 @@ pub fn user_json(u: &UserRow, groups: &[(i64, String)], base: &str) -> Value {
         "userName": u.name,
         "displayName": u.display_name,
         "active": u.enabled,
-        "name": {},
-        "emails": [],
         "groups": groups.iter().map(|(id, name)| json!({
             "value": id.to_string(),
             "display": name,
-            "$ref": format!("{base}/Groups/{id}"),
         })).collect::<Vec<_>>(),
-        ENTERPRISE: {},
         "meta": {
             "resourceType": "User",
             "location": format!("{base}/Users/{}", u.id),
@@ -176,7 +172,9 @@ pub fn user_json(u: &UserRow, groups: &[(i64, String)], base: &str) -> Value {
     if let Some(f) = &u.family_name {
         name.insert("familyName".into(), json!(f));
     }
-    m.insert("name".into(), Value::Object(name));
+    if !name.is_empty() {
+        m.insert("name".into(), Value::Object(name));
+    }
     if let Some(e) = &u.email {
         m.insert(
             "emails".into(),
@@ -198,7 +196,6 @@ pub fn group_json(id: i64, name: &str, members: &[(i64, String)], base: &str) ->
         "members": members.iter().map(|(uid, uname)| json!({
             "value": uid.to_string(),
             "display": uname,
-            "$ref": format!("{base}/Users/{uid}"),
         })).collect::<Vec<_>>(),
         "meta": { "resourceType": "Group", "location": format!("{base}/Groups/{id}") },
     })

@@ -93,4 +93,15 @@ impl Store {
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
+
+    /// Deletes a user of the tenant (factors, sessions, memberships cascade); `false` when no
+    /// such user.
+    pub async fn delete_user(&self, tenant_id: i64, user_id: i64) -> anyhow::Result<bool> {
+        let r = sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(user_id)
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
 }
