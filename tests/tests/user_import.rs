@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 use common::{parse_pattern, Backend, TestServer};
 
-both_backends!(csv_import_end_to_end, shift_jis_import, csv_drops);
+both_backends!(
+    csv_import_end_to_end,
+    shift_jis_import,
+    csv_drops,
+    bulk_import_crosses_batches
+);
 
 const HEADER: &str =
     "name,display_name,email,given_name,family_name,department,position,groups,enabled,immutable_id\n";
@@ -254,4 +259,46 @@ fn csv_drops(backend: Backend) {
         "gina created from a rejected drop"
     );
     assert_eq!(server.user_show("erin")["enabled"], true);
+}
+
+/// 2,345 rows: several 500-row batches of inserts, sealed secrets and memberships. Every new
+/// user's sealed pattern must be the one in its notice (ids matched across batches): a user of
+/// the last batch signs in with it.
+fn bulk_import_crosses_batches(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bulk.csv");
+    let mut body = String::from("name,display_name,department,groups\n");
+    for i in 0..2345 {
+        body.push_str(&format!(
+            "bulk{i:05},Bulk {i},D{},d{};everyone\n",
+            i % 7,
+            i % 7
+        ));
+    }
+    std::fs::write(&file, body).unwrap();
+    let notices = dir.path().join("n.txt");
+    let before = server.cli_ok(&["user", "list"]).lines().count();
+    let (ok, out) = import(&server, &file, &["--notices", notices.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("import: created=2345 updated=0"), "{out}");
+    let after = server.cli_ok(&["user", "list"]).lines().count();
+    assert_eq!(after, before + 2345);
+    let text = std::fs::read_to_string(&notices).unwrap();
+    assert_eq!(text.matches("initial-pattern: ").count(), 2345);
+    let last = text
+        .split("user: bulk02300\n")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .and_then(|l| l.strip_prefix("initial-pattern: "))
+        .map(parse_pattern)
+        .unwrap_or_else(|| panic!("no notice for bulk02300"));
+    server
+        .browser()
+        .sign_in("bulk02300", &last, "/pattern/setup");
+    let u = server.user_show("bulk02299");
+    assert_eq!(u["groups"], serde_json::json!(["d3", "everyone"]), "{u}");
+    assert_eq!(u["department"], "D3", "{u}");
+    let (ok, out) = import(&server, &file, &[]);
+    assert!(ok && out.contains("unchanged=2345"), "{out}");
 }

@@ -204,9 +204,11 @@ pub async fn run(
         Ok(secrets::seal_matrix(ring, tenant_id, id, &secret))
     };
     let apply_start = std::time::Instant::now();
-    store
-        .apply_bulk(tenant_id, &creates, &updates, seal, now)
-        .await?;
+    if !creates.is_empty() || !updates.is_empty() {
+        store
+            .apply_bulk(tenant_id, &creates, &updates, seal, now)
+            .await?;
+    }
     tracing::info!(
         apply_ms = apply_start.elapsed().as_millis() as u64,
         "csv import applied"

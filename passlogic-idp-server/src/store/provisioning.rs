@@ -161,6 +161,8 @@ impl Store {
                 pairs.push((ids[&u.name], group_ids[g]));
             }
         }
+        // Updates one statement each: a batched UPDATE ... FROM (VALUES ...) measured slower
+        // on SQLite (no index use on the VALUES join) and barely faster on PostgreSQL.
         for up in updates {
             let u = &up.user;
             sqlx::query(
@@ -181,20 +183,28 @@ impl Store {
             .bind(tenant_id)
             .execute(&mut *tx)
             .await?;
-            if !u.enabled {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(up.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if up.set_groups {
-                sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
-                    .bind(up.id)
-                    .execute(&mut *tx)
-                    .await?;
-                for g in &u.groups {
-                    pairs.push((up.id, group_ids[g]));
-                }
+        }
+        // Disabled users lose their sessions; changed memberships are replaced.
+        let disabled: Vec<i64> = updates
+            .iter()
+            .filter(|u| !u.user.enabled)
+            .map(|u| u.id)
+            .collect();
+        delete_in(&mut tx, "DELETE FROM sessions WHERE user_id IN ", &disabled).await?;
+        let regrouped: Vec<i64> = updates
+            .iter()
+            .filter(|u| u.set_groups)
+            .map(|u| u.id)
+            .collect();
+        delete_in(
+            &mut tx,
+            "DELETE FROM user_groups WHERE user_id IN ",
+            &regrouped,
+        )
+        .await?;
+        for up in updates.iter().filter(|u| u.set_groups) {
+            for g in &up.user.groups {
+                pairs.push((up.id, group_ids[g]));
             }
         }
         for chunk in pairs.chunks(CHUNK) {
@@ -215,6 +225,20 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Runs `sql` followed by `($1, $2, ...)` over `ids`, in chunks.
+async fn delete_in(tx: &mut Transaction<'_, Any>, sql: &str, ids: &[i64]) -> anyhow::Result<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let text = format!("{sql}({})", list.join(","));
+        let mut q = sqlx::query(&text);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Creates the groups the import names (kind `adhoc`) and returns every group's id by name.
