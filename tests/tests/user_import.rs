@@ -14,7 +14,8 @@ both_backends!(
     csv_import_end_to_end,
     shift_jis_import,
     csv_drops,
-    bulk_import_crosses_batches
+    bulk_import_crosses_batches,
+    hundred_thousand_rows
 );
 
 const HEADER: &str =
@@ -301,4 +302,46 @@ fn bulk_import_crosses_batches(backend: Backend) {
     assert_eq!(u["department"], "D3", "{u}");
     let (ok, out) = import(&server, &file, &[]);
     assert!(ok && out.contains("unchanged=2345"), "{out}");
+}
+
+/// 100,000 generated rows: dry run, apply, re-import (all unchanged), each timed (the numbers
+/// are printed; docs/provisioning-csv.md records measured ones). The bound is generous: it
+/// catches an accidental row-by-row path (minutes), not a slow machine.
+fn hundred_thousand_rows(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("100k.csv");
+    let mut body = String::from(HEADER);
+    for i in 0..100_000 {
+        body.push_str(&format!(
+            "h{i:06},User {i},h{i}@example.com,Given,Family{i},Dept{d},Pos,dept{d};all,true,IMM{i}\n",
+            d = i % 50
+        ));
+    }
+    std::fs::write(&file, body).unwrap();
+    let timed = |extra: &[&str], want: &str| {
+        let start = Instant::now();
+        let (ok, out) = import(&server, &file, extra);
+        let took = start.elapsed();
+        assert!(ok, "{out}");
+        assert!(out.contains(want), "expected {want:?}:\n{out}");
+        eprintln!("{backend:?} import {extra:?}: {took:?}");
+        assert!(took < Duration::from_secs(240), "{extra:?} took {took:?}");
+    };
+    timed(
+        &["--dry-run"],
+        "import: created=100000 updated=0 unchanged=0 rejected=0",
+    );
+    assert!(!user_exists(&server, "h000001"));
+    timed(
+        &[],
+        "import: created=100000 updated=0 unchanged=0 rejected=0",
+    );
+    timed(
+        &[],
+        "import: created=0 updated=0 unchanged=100000 rejected=0",
+    );
+    let u = server.user_show("h099999");
+    assert_eq!(u["groups"], serde_json::json!(["all", "dept49"]), "{u}");
+    assert_eq!(u["attributes"]["immutable_id"], "IMM99999", "{u}");
 }
