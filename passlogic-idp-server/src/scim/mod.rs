@@ -12,7 +12,7 @@
 //! Known gaps: lists are filtered in memory (every user of the tenant is loaded per list
 //! request: fine for tens of thousands, not millions); no `sortBy`, ETags, `/Bulk` or `/Me`;
 //! `attributes` / `excludedAttributes` work on top-level attributes (and sub-attributes for
-//! exclusion); a group's `externalId` and an e-mail's `type` are not stored; users created over SCIM get a sealed random
+//! exclusion); an e-mail's `type` is not stored; users created over SCIM get a sealed random
 //! initial pattern that nobody sees — hand it out with `user reset-pattern`.
 
 pub mod filter;
@@ -581,11 +581,19 @@ async fn groups_rendered(s: &ScimState) -> anyhow::Result<Vec<(i64, Value)>> {
         .group_ids_and_names(s.signin.tenant_id)
         .await?;
     groups.sort_by_key(|(id, _)| *id);
+    let external: HashMap<i64, String> = s
+        .signin
+        .store
+        .group_external_ids(s.signin.tenant_id)
+        .await?
+        .into_iter()
+        .collect();
     Ok(groups
         .into_iter()
         .map(|(id, name)| {
             let m = members.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-            (id, resource::group_json(id, &name, m, &s.base))
+            let x = external.get(&id).map(String::as_str);
+            (id, resource::group_json(id, &name, x, m, &s.base))
         })
         .collect())
 }
@@ -642,32 +650,34 @@ async fn check_members(s: &ScimState, ids: &[i64]) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// Stores a group's name and (when given) members.
+/// Stores a group's name, externalId and members (none when not given: PUT and PATCH both
+/// describe the whole group here).
 async fn save_group(
     s: &ScimState,
     id: i64,
     old_name: &str,
-    name: &str,
-    members: Option<&[i64]>,
+    input: &resource::GroupInput,
 ) -> Result<(), ScimError> {
     let store = &s.signin.store;
-    if let Some(m) = members {
-        check_members(s, m).await?;
-    }
+    let members = input.members.clone().unwrap_or_default();
+    check_members(s, &members).await?;
+    let name = &input.name;
     if name != old_name && !store.rename_group(s.signin.tenant_id, id, name).await? {
         return Err(ScimError::conflict(format!(
             "a group named {name:?} exists"
         )));
     }
-    if let Some(m) = members {
-        store.set_group_members(id, m).await?;
-    }
+    store
+        .set_group_external_id(s.signin.tenant_id, id, input.external_id.as_deref())
+        .await?;
+    store.set_group_members(id, &members).await?;
     Ok(())
 }
 
 async fn create_group(State(s): State<ScimState>, headers: HeaderMap, body: Bytes) -> Res {
     let c = authenticate(&s, &headers).await?;
-    let (name, members) = resource::group_input(&body_json(&body)?)?;
+    let input = resource::group_input(&body_json(&body)?)?;
+    let (name, members) = (input.name.clone(), input.members.clone());
     let store = &s.signin.store;
     if store.group_id(s.signin.tenant_id, &name).await?.is_some() {
         return Err(ScimError::conflict(format!(
@@ -683,6 +693,9 @@ async fn create_group(State(s): State<ScimState>, headers: HeaderMap, body: Byte
     if let Some(m) = &members {
         store.set_group_members(id, m).await?;
     }
+    store
+        .set_group_external_id(s.signin.tenant_id, id, input.external_id.as_deref())
+        .await?;
     audit(&s, &c, "group.created", &name, json!({ "via": "scim" })).await?;
     let (_, v) = load_group(&s, &id.to_string()).await?;
     let mut r = scim_json(StatusCode::CREATED, &v);
@@ -700,12 +713,18 @@ async fn replace_group(
 ) -> Res {
     let c = authenticate(&s, &headers).await?;
     let (gid, old) = load_group(&s, &id).await?;
-    let (name, members) = resource::group_input(&body_json(&body)?)?;
+    let input = resource::group_input(&body_json(&body)?)?;
     let old_name = old["displayName"].as_str().unwrap_or_default().to_owned();
     // PUT replaces: no members given means none.
-    let members = members.unwrap_or_default();
-    save_group(&s, gid, &old_name, &name, Some(&members)).await?;
-    audit(&s, &c, "group.updated", &name, json!({ "via": "scim put" })).await?;
+    save_group(&s, gid, &old_name, &input).await?;
+    audit(
+        &s,
+        &c,
+        "group.updated",
+        &input.name,
+        json!({ "via": "scim put" }),
+    )
+    .await?;
     Ok(scim_json(StatusCode::OK, &load_group(&s, &id).await?.1))
 }
 
@@ -719,14 +738,13 @@ async fn patch_group(
     let (gid, mut doc) = load_group(&s, &id).await?;
     let old_name = doc["displayName"].as_str().unwrap_or_default().to_owned();
     patch::apply(&mut doc, &body_json(&body)?)?;
-    let (name, members) = resource::group_input(&doc)?;
-    let members = members.unwrap_or_default();
-    save_group(&s, gid, &old_name, &name, Some(&members)).await?;
+    let input = resource::group_input(&doc)?;
+    save_group(&s, gid, &old_name, &input).await?;
     audit(
         &s,
         &c,
         "group.updated",
-        &name,
+        &input.name,
         json!({ "via": "scim patch" }),
     )
     .await?;

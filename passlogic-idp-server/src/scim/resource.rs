@@ -7,7 +7,7 @@
 //! (else first) `emails` value; `active` = enabled; `title` = position; the enterprise
 //! extension's `department`. A group's `displayName` is its name; `members` are users by id.
 //! Not stored (accepted and dropped): other multi-valued attributes (phoneNumbers,
-//! addresses...), a group's `externalId`.
+//! addresses...). A group's `externalId` is its own column (migration 0011).
 
 use serde_json::{json, Map, Value};
 
@@ -188,8 +188,14 @@ pub fn user_json(u: &UserRow, groups: &[(i64, String)], base: &str) -> Value {
 }
 
 /// A group as a SCIM Group; `members` as (user id, user name).
-pub fn group_json(id: i64, name: &str, members: &[(i64, String)], base: &str) -> Value {
-    json!({
+pub fn group_json(
+    id: i64,
+    name: &str,
+    external_id: Option<&str>,
+    members: &[(i64, String)],
+    base: &str,
+) -> Value {
+    let mut v = json!({
         "schemas": [GROUP_SCHEMA],
         "id": id.to_string(),
         "displayName": name,
@@ -198,11 +204,26 @@ pub fn group_json(id: i64, name: &str, members: &[(i64, String)], base: &str) ->
             "display": uname,
         })).collect::<Vec<_>>(),
         "meta": { "resourceType": "Group", "location": format!("{base}/Groups/{id}") },
-    })
+    });
+    if let Some(x) = external_id {
+        v["externalId"] = json!(x);
+    }
+    v
 }
 
-/// The group fields a SCIM request sets: name and member ids (`None`: not given).
-pub fn group_input(v: &Value) -> Result<(String, Option<Vec<i64>>), Invalid> {
+/// The group fields a SCIM request sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupInput {
+    /// Group name.
+    pub name: String,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// Member user ids (`None`: not given).
+    pub members: Option<Vec<i64>>,
+}
+
+/// Reads a Group resource.
+pub fn group_input(v: &Value) -> Result<GroupInput, Invalid> {
     let name = text(get_ci(v, "displayName"), "displayName")?
         .ok_or(("invalidValue", "displayName is required".to_owned()))?;
     if name.len() > 128 {
@@ -228,7 +249,11 @@ pub fn group_input(v: &Value) -> Result<(String, Option<Vec<i64>>), Invalid> {
         }
         Some(_) => return Err(("invalidValue", "members must be an array".into())),
     };
-    Ok((name, members))
+    Ok(GroupInput {
+        name,
+        external_id: text(get_ci(v, "externalId"), "externalId")?,
+        members,
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,33 @@ impl Store {
         )
     }
 
+    /// The SCIM `externalId` of every group that has one, as (group id, external id).
+    pub async fn group_external_ids(&self, tenant_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, external_id FROM groups WHERE tenant_id = $1 \
+             AND external_id IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sets (or clears) a group's SCIM `externalId`.
+    pub async fn set_group_external_id(
+        &self,
+        tenant_id: i64,
+        id: i64,
+        external_id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE groups SET external_id = $3 WHERE id = $2 AND tenant_id = $1")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(external_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every membership of a tenant as (group id, user id, user name).
     pub async fn group_memberships(
         &self,
