@@ -9,7 +9,6 @@ use super::resource::{ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA};
 pub fn service_provider_config(base: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": "https://github.com/passlogic/passlogic-idp/blob/main/docs/integrations/scim.md",
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": super::MAX_COUNT },
