@@ -141,6 +141,13 @@ impl DropWatcher {
             return;
         }
         loop {
+            // A database that is down is no fault of the files: leave them for the next scan
+            // rather than filing good drops under failed/.
+            if let Err(e) = self.store.ping().await {
+                tracing::warn!("csv drop: database unreachable, retrying later: {e:#}");
+                tokio::time::sleep(self.interval).await;
+                continue;
+            }
             match self.pending() {
                 Ok(files) => {
                     for f in files {
