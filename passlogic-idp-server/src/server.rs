@@ -35,6 +35,12 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<passlogic_idp_core::policy::ip::Cidr>,
     /// The external face verifier: its URL and the file with its credential.
     pub face_verifier: Option<(String, std::path::PathBuf)>,
+    /// Watched directory of scheduled CSV drops (`None`: off).
+    pub csv_drop_dir: Option<std::path::PathBuf>,
+    /// Seconds between scans of `csv_drop_dir`.
+    pub csv_drop_interval: u64,
+    /// SCIM DELETE removes users instead of deactivating them.
+    pub scim_delete_users: bool,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -197,6 +203,20 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     if let Some(names) = &options.forward_auth_headers {
         forward.set_header_names(names)?;
     }
+    if let Some(dir) = &options.csv_drop_dir {
+        let watcher = crate::provisioning::drop::DropWatcher {
+            dir: dir.clone(),
+            interval: Duration::from_secs(options.csv_drop_interval.max(1)),
+            store: store.clone(),
+            keyring: signin.keyring.clone(),
+            tenant_id,
+            clock: clock.clone(),
+        };
+        println!("csv-drop: {}", dir.display());
+        tokio::spawn(watcher.run());
+    }
+
+    let scim_signin = signin.clone();
     let state = AppState {
         trusted_proxies: Arc::new(options.trusted_proxies.clone()),
         signin,
@@ -219,6 +239,11 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             test_clock: options.test_clock,
         },
     );
+    let app = app.merge(crate::scim::router(crate::scim::ScimState {
+        signin: scim_signin,
+        base: format!("{}/scim/v2", public_url.trim_end_matches('/')),
+        delete_users: options.scim_delete_users,
+    }));
 
     let purge_store = store.clone();
     let purge_clock = clock.clone();

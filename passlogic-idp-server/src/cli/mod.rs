@@ -12,6 +12,7 @@ mod eam;
 mod forward;
 mod policy;
 mod radius;
+mod scim_token;
 mod seed;
 mod sp;
 mod token;
@@ -92,6 +93,21 @@ enum Command {
         /// File holding the face verifier's shared credential (at least 16 bytes).
         #[arg(long, requires = "face_verifier_url")]
         face_verifier_secret_file: Option<PathBuf>,
+        /// Watch this directory for `*.csv` user imports (scheduled CSV drops); each is
+        /// applied whole or not at all, then moved to done/ or failed/ with a report.
+        #[arg(long)]
+        csv_drop_dir: Option<PathBuf>,
+        /// Seconds between scans of --csv-drop-dir.
+        #[arg(long, default_value_t = 60)]
+        csv_drop_interval: u64,
+        /// SCIM DELETE of a user removes it (default: deactivates it).
+        #[arg(long)]
+        scim_delete_users: bool,
+    },
+    /// SCIM provisioning client tokens.
+    ScimToken {
+        #[command(subcommand)]
+        command: scim_token::ScimTokenCommand,
     },
     /// Admin REST API tokens.
     ApiToken {
@@ -296,6 +312,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             forward_auth_headers,
             face_verifier_url,
             face_verifier_secret_file,
+            csv_drop_dir,
+            csv_drop_interval,
+            scim_delete_users,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -329,6 +348,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cookie_domain,
                 forward_auth_headers,
                 face_verifier: face_verifier_url.zip(face_verifier_secret_file),
+                csv_drop_dir,
+                csv_drop_interval,
+                scim_delete_users,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS
@@ -476,6 +498,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = policy::run_policy(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::ScimToken { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = scim_token::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

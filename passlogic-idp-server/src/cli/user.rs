@@ -177,6 +177,23 @@ pub enum UserCommand {
     /// Login protect: print a one-time pairing code (10 minutes) for the user's authenticator
     /// (`authenticator pair --code`).
     PairAuthenticator { name: String },
+    /// Import users from a CSV file (docs/provisioning-csv.md): all rows or none.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Show the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// utf-8 or shift_jis (default: detected).
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Write the rejected rows here as CSV (line,name,error).
+        #[arg(long)]
+        errors: Option<std::path::PathBuf>,
+        /// Write the new users' initial-pattern notices here (mode 0600).
+        #[arg(long)]
+        notices: Option<std::path::PathBuf>,
+    },
 }
 
 fn print_issued(name: &str, issued: &admin::Issued) {
@@ -403,6 +420,75 @@ pub async fn run(ctx: &Context, command: UserCommand) -> anyhow::Result<ExitCode
             .await?;
             println!("removed: {method}");
         }
+        UserCommand::Import {
+            file,
+            dry_run,
+            encoding,
+            errors,
+            notices,
+        } => return import(ctx, &file, dry_run, encoding, errors, notices).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `user import`: plan, print, apply (or not), write the errors / notices files.
+async fn import(
+    ctx: &Context,
+    file: &std::path::Path,
+    dry_run: bool,
+    encoding: Option<String>,
+    errors: Option<std::path::PathBuf>,
+    notices: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use crate::provisioning::import::{self, ImportOptions};
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let options = ImportOptions {
+        dry_run,
+        encoding: encoding.as_deref().map(str::parse).transpose()?,
+        want_notices: notices.is_some(),
+        actor: "cli".to_owned(),
+        source: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let started = std::time::Instant::now();
+    let report = import::run(
+        &ctx.store,
+        &ctx.keyring,
+        ctx.tenant_id,
+        &bytes,
+        &options,
+        ctx.now,
+    )
+    .await?;
+    print!("{}", report.text());
+    println!("elapsed-ms: {}", started.elapsed().as_millis());
+    if let Some(path) = errors {
+        std::fs::write(&path, report.plan.errors_csv())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    if let (Some(path), Some(text)) = (notices, &report.notices) {
+        write_private(&path, text)?;
+        println!("notices: {}", path.display());
+    }
+    Ok(if report.plan.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
 }

@@ -22,8 +22,10 @@ mod groups;
 mod login_protect;
 mod oidc;
 mod once;
+mod provisioning;
 mod radius;
 mod saml;
+mod scim;
 mod seed;
 mod sessions;
 
@@ -47,6 +49,7 @@ pub use groups::GroupRow;
 pub use login_protect::AuthenticatorKeyRow;
 pub use oidc::EamPendingRow;
 pub use oidc::{CodeRow, RefreshRow, SealedKeySet};
+pub use provisioning::{BulkUpdate, BulkUser};
 pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
