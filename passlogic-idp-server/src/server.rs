@@ -102,7 +102,7 @@ async fn start_admin(addr: &str, signin: &SignIn, demo: bool) -> anyhow::Result<
 /// Refuses to start with a key that cannot open the stored secrets (wrong KEK file), instead of
 /// failing every sign-in later.
 async fn check_keyring(store: &Store, ring: &Keyring) -> anyhow::Result<()> {
-    if let Some((_, _, blob)) = store.sealed_matrix_secrets().await?.into_iter().next() {
+    if let Some(blob) = store.any_sealed_matrix_secret().await? {
         if let Some(id) = seal::sealed_with(&blob) {
             anyhow::ensure!(
                 ring.get(id).is_some(),

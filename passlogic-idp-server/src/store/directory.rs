@@ -473,6 +473,16 @@ impl Store {
         Ok(())
     }
 
+    /// One sealed matrix secret, if any (the start-up check of the configured KEK: reading
+    /// them all would cost seconds and memory with a million users).
+    pub async fn any_sealed_matrix_secret(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT matrix_secret FROM users WHERE matrix_secret IS NOT NULL LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Every sealed secret, for key rotation: (user id, tenant id, blob).
     pub async fn sealed_matrix_secrets(&self) -> anyhow::Result<Vec<(i64, i64, Vec<u8>)>> {
         Ok(sqlx::query_as(
