@@ -94,11 +94,13 @@ impl KekFile {
         let oidc_rows = crate::oidc_service::reseal_key_sets(store, &ring, &new).await?;
         let saml_rows = crate::saml_service::reseal_signing_keys(store, &ring, &new).await?;
         let radius_rows = crate::radius::clients::reseal_all(store, &ring, &new).await?;
+        let ldap_rows = crate::ldap::source::reseal_all(store, &ring, &new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
         store.replace_oidc_key_sets(&oidc_rows).await?;
         store.replace_saml_signing_keys(&saml_rows).await?;
         store.replace_radius_secrets(&radius_rows).await?;
+        store.replace_ldap_passwords(&ldap_rows).await?;
         std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
         Ok((
             old_id,
@@ -107,7 +109,8 @@ impl KekFile {
                 + factor_rows.len()
                 + oidc_rows.len()
                 + saml_rows.len()
-                + radius_rows.len(),
+                + radius_rows.len()
+                + ldap_rows.len(),
         ))
     }
 }

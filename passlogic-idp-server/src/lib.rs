@@ -19,6 +19,7 @@ pub mod factors;
 pub mod forward_auth;
 pub mod i18n;
 pub mod keys;
+pub mod ldap;
 pub mod oidc_service;
 pub mod radius;
 pub mod registry;
