@@ -412,4 +412,72 @@ fn ldap_sync_against_openldap() {
         assert!(dump.contains("ldap.sync.dry_run") && dump.contains("ldap.sync"));
         assert!(!dump.contains(SYNC_PW), "bind password stored in the clear");
     }
+
+    // The schedule: a server started with --ldap-sync-interval syncs a source added later.
+    let scheduled = TestServer::start(Backend::Sqlite, &["--ldap-sync-interval", "1"]);
+    assert!(scheduled.log().contains("ldap-sync-interval: 1"));
+    add_source(&scheduled, &slapd.url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = scheduled.cli(&["user", "show", &new_user]);
+        if o.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the schedule did not sync");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(scheduled.user_show("user0020")["enabled"], false);
+    assert_eq!(scheduled.user_show("user0010")["position"], "Manager");
+}
+
+/// The lease: one holder at a time, a second holder only after expiry.
+#[test]
+fn ldap_sync_lease_admits_one_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use passlogic_idp_server::store::{LdapSourceRow, Store};
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        let tenant = store.ensure_tenant("t", "T", 1).await.unwrap();
+        let row = LdapSourceRow {
+            id: 0,
+            tenant_id: tenant,
+            name: "s".into(),
+            url: "ldap://127.0.0.1:1".into(),
+            start_tls: false,
+            bind_dn: "cn=x".into(),
+            sealed_password: Vec::new(),
+            base_dn: "dc=x".into(),
+            filter: "(uid=*)".into(),
+            attribute_map: "{}".into(),
+            group_attr: None,
+            active_directory: false,
+            missing: "disable".into(),
+            page_size: 10,
+        };
+        let id = store
+            .create_ldap_source(&row, |_| vec![1], 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.take_ldap_lease(id, "a", 100, 200).await.unwrap());
+        assert!(!store.take_ldap_lease(id, "b", 150, 250).await.unwrap());
+        assert!(
+            store.take_ldap_lease(id, "a", 150, 260).await.unwrap(),
+            "renewal"
+        );
+        assert!(
+            store.take_ldap_lease(id, "b", 260, 300).await.unwrap(),
+            "expired"
+        );
+        store.release_ldap_lease(id, "b").await.unwrap();
+        assert!(
+            store.take_ldap_lease(id, "c", 261, 300).await.unwrap(),
+            "released"
+        );
+        store.close().await;
+    });
 }
