@@ -6,7 +6,9 @@
 //! a dry run (report, nothing stored), a sync (users, attributes, groups), a no-op sync,
 //! changes in LDAP (`ldapmodify` / `ldapdelete`: new title and department, group moves, a
 //! disabled and a deleted user, a new user), a dry run and a sync of those, bad source
-//! settings refused, and a KEK rotation that re-seals the bind password.
+//! settings refused, a KEK rotation that re-seals the bind password, a synced user's first
+//! sign-in with an initial pattern (a later sync leaves the secret alone), and the
+//! `serve --ldap-sync-interval` schedule.
 
 mod common;
 
@@ -216,7 +218,7 @@ fn ldap_sync_against_openldap() {
     slapd.admin("ldapadd", &directory_ldif(), work.path());
     eprintln!("loaded {USERS} users into slapd in {:?}", t.elapsed());
 
-    let servers = [
+    let mut servers = [
         TestServer::start(Backend::Sqlite, &[]),
         TestServer::start(Backend::Postgres, &[]),
     ];
@@ -412,6 +414,39 @@ fn ldap_sync_against_openldap() {
         assert!(dump.contains("ldap.sync.dry_run") && dump.contains("ldap.sync"));
         assert!(!dump.contains(SYNC_PW), "bind password stored in the clear");
     }
+
+    // A synced user signs in: the administrator hands over an initial pattern, the user sets
+    // their own; a later sync leaves the secret alone.
+    // (The server keeps the KEK it started with: restart it after the rotation above.)
+    servers[0].restart();
+    let s = &servers[0];
+    let out = s.cli_ok(&["user", "reset-pattern", "user0001"]);
+    let initial = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("initial-pattern:"))
+        .map(common::parse_pattern)
+        .unwrap_or_else(|| panic!("no initial-pattern: {out}"));
+    let mut mine: Vec<u16> = vec![0, 13, 26, 39, 40, 41];
+    if mine == initial {
+        mine = vec![47, 34, 21, 8, 7, 6];
+    }
+    let b = s.browser();
+    let grid = b.start_login("user0001");
+    b.submit_otp(&grid.answer(&initial))
+        .expect_see_other("/pattern/setup", "first sign-in of a synced user");
+    let csv = common::pattern_csv(&mine);
+    b.post_form(
+        "/pattern/setup",
+        &[("pattern", &csv), ("pattern_confirm", &csv)],
+    )
+    .expect_see_other("/", "new pattern set");
+    assert_eq!(b.session_json().expect("session")["user"], "user0001");
+    s.cli_ok(&["ldap-sync", "corp"]);
+    assert_eq!(s.user_show("user0001")["must_change_pattern"], false);
+    let b = s.browser();
+    let grid = b.start_login("user0001");
+    b.submit_otp(&grid.answer(&mine));
+    assert_eq!(b.session_json().expect("session")["user"], "user0001");
 
     // The schedule: a server started with --ldap-sync-interval syncs a source added later.
     let scheduled = TestServer::start(Backend::Sqlite, &["--ldap-sync-interval", "1"]);
