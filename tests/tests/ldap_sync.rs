@@ -463,6 +463,38 @@ fn ldap_sync_against_openldap() {
     }
     assert_eq!(scheduled.user_show("user0020")["enabled"], false);
     assert_eq!(scheduled.user_show("user0010")["position"], "Manager");
+
+    // An unreachable directory: a clear error, nothing changed, the failure logged and audited.
+    let before = user_count(&scheduled);
+    let dead = format!("ldap://127.0.0.1:{}", free_port());
+    let out = scheduled.cli_ok_stdin(
+        &[
+            "ldap-source",
+            "add",
+            "dead",
+            "--url",
+            &dead,
+            "--bind-dn",
+            SYNC_DN,
+            "--password-stdin",
+            "--base-dn",
+            SUFFIX,
+        ],
+        "x\n",
+    );
+    assert_eq!(out.trim(), "ldap-source: dead");
+    let o = scheduled.cli(&["ldap-sync", "dead"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("connecting to {dead}")), "{err}");
+    assert_eq!(user_count(&scheduled), before);
+    let list = scheduled.cli_ok(&["ldap-source", "list"]);
+    let dead_src: serde_json::Value = list
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["name"] == "dead")
+        .unwrap();
+    assert!(dead_src["runs"].as_i64().unwrap() >= 1, "{dead_src}");
 }
 
 /// The lease: one holder at a time, a second holder only after expiry.
