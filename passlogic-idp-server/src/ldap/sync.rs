@@ -75,8 +75,9 @@ pub async fn run(
             json!({ "error": format!("{e:#}") }),
         ),
     };
+    let finished = now + i64::try_from(elapsed_ms / 1000).unwrap_or(0);
     store
-        .record_ldap_run(src.id, now, now, dry_run, &outcome, &counts, &report)
+        .record_ldap_run(src.id, now, finished, dry_run, &outcome, &counts, &report)
         .await?;
     store
         .audit(&AuditEvent {
