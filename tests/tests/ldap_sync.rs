@@ -1,5 +1,6 @@
 //! LDAP sync against a real OpenLDAP `slapd` (Debian packages `slapd`, `ldap-utils`), started
-//! once from a temporary directory on a free port of 127.0.0.1 with the `memberof` overlay and
+//! once from a temporary directory on free ports of 127.0.0.1 (ldap:// with StartTLS and
+//! ldaps://, certificate from a test CA made with `openssl`) with the `memberof` overlay and
 //! a size limit of 500 (so only a paged search reads the whole directory). A few thousand
 //! generated users in several departments are loaded with `ldapadd`; the same scenario runs on
 //! SQLite and PostgreSQL side by side (both read the same directory at the same moments):
@@ -32,7 +33,82 @@ const DEPARTMENTS: [&str; 5] = ["Sales", "Support", "Research", "Finance", "Lega
 struct Slapd {
     child: Child,
     url: String,
+    /// The same server over TLS from the first byte.
+    ldaps_url: String,
+    /// PEM file of the CA that signed the server's certificate.
+    ca_file: std::path::PathBuf,
     _dir: tempfile::TempDir,
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it.
+fn make_certificates(dir: &Path) {
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=passlogic test CA",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+        dir,
+    );
 }
 
 impl Drop for Slapd {
@@ -55,11 +131,14 @@ impl Slapd {
         let dir = tempfile::Builder::new().prefix("slapd-").tempdir().unwrap();
         let d = dir.path().display().to_string();
         std::fs::create_dir(dir.path().join("db")).unwrap();
+        make_certificates(dir.path());
         let conf = format!(
             "include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\
              include /etc/ldap/schema/inetorgperson.schema\n\
              pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
+             TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
+             TLSCertificateKeyFile {d}/server.key\n\
              modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\n\
              database mdb\nmaxsize 1073741824\nsuffix \"{SUFFIX}\"\n\
              rootdn \"{ADMIN_DN}\"\nrootpw {ADMIN_PW}\ndirectory {d}/db\ndbnosync\n\
@@ -73,8 +152,10 @@ impl Slapd {
         std::fs::write(&conf_path, conf).unwrap();
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
+        let tls_port = free_port();
+        let ldaps_url = format!("ldaps://127.0.0.1:{tls_port}");
         let child = Command::new("/usr/sbin/slapd")
-            .args(["-d", "0", "-h", &format!("{url}/"), "-f"])
+            .args(["-d", "0", "-h", &format!("{url}/ {ldaps_url}/"), "-f"])
             .arg(&conf_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -89,6 +170,8 @@ impl Slapd {
         Slapd {
             child,
             url,
+            ldaps_url,
+            ca_file: dir.path().join("ca.pem"),
             _dir: dir,
         }
     }
@@ -464,10 +547,61 @@ fn ldap_sync_against_openldap() {
     assert_eq!(scheduled.user_show("user0020")["enabled"], false);
     assert_eq!(scheduled.user_show("user0010")["position"], "Manager");
 
+    // On a server without the schedule (a scheduled run holding a source's lease would make
+    // these CLI runs fail with `lease held`).
+    let other = &servers[1];
+
+    // TLS: StartTLS and ldaps:// with the test CA. These sources find users that belong to
+    // `corp`, so every entry is skipped (a source never takes over another's users); without
+    // the CA the certificate is refused (verification is on).
+    let ca = slapd.ca_file.display().to_string();
+    for (name, url, extra) in [
+        (
+            "starttls",
+            slapd.url.as_str(),
+            vec!["--start-tls", "--tls-ca-file", &ca],
+        ),
+        (
+            "ldaps",
+            slapd.ldaps_url.as_str(),
+            vec!["--tls-ca-file", &ca],
+        ),
+        ("untrusted", slapd.url.as_str(), vec!["--start-tls"]),
+    ] {
+        let mut args = vec![
+            "ldap-source",
+            "add",
+            name,
+            "--url",
+            url,
+            "--bind-dn",
+            SYNC_DN,
+        ];
+        args.extend(["--password-stdin", "--base-dn", SUFFIX]);
+        args.extend(extra);
+        other.cli_ok_stdin(&args, &format!("{SYNC_PW}\n"));
+        let o = other.cli(&["ldap-sync", name, "--dry-run"]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        if name == "untrusted" {
+            assert!(!o.status.success(), "{out}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("connecting to"), "{err}");
+        } else {
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(value(&out, "entries"), USERS as i64, "{out}");
+            assert_eq!(value(&out, "skipped"), USERS as i64, "{out}");
+            assert!(out.contains("(owned by another LDAP source)"), "{out}");
+        }
+    }
+
     // An unreachable directory: a clear error, nothing changed, the failure logged and audited.
-    let before = user_count(&scheduled);
+    let before = user_count(other);
     let dead = format!("ldap://127.0.0.1:{}", free_port());
-    let out = scheduled.cli_ok_stdin(
+    let out = other.cli_ok_stdin(
         &[
             "ldap-source",
             "add",
@@ -483,18 +617,18 @@ fn ldap_sync_against_openldap() {
         "x\n",
     );
     assert_eq!(out.trim(), "ldap-source: dead");
-    let o = scheduled.cli(&["ldap-sync", "dead"]);
+    let o = other.cli(&["ldap-sync", "dead"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("connecting to {dead}")), "{err}");
-    assert_eq!(user_count(&scheduled), before);
-    let list = scheduled.cli_ok(&["ldap-source", "list"]);
+    assert_eq!(user_count(other), before);
+    let list = other.cli_ok(&["ldap-source", "list"]);
     let dead_src: serde_json::Value = list
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|v| v["name"] == "dead")
         .unwrap();
-    assert!(dead_src["runs"].as_i64().unwrap() >= 1, "{dead_src}");
+    assert_eq!(dead_src["runs"], 1, "the failed run is logged: {dead_src}");
 }
 
 /// The lease: one holder at a time, a second holder only after expiry.
@@ -515,6 +649,7 @@ fn ldap_sync_lease_admits_one_holder() {
             name: "s".into(),
             url: "ldap://127.0.0.1:1".into(),
             start_tls: false,
+            tls_ca: None,
             bind_dn: "cn=x".into(),
             sealed_password: Vec::new(),
             base_dn: "dc=x".into(),

@@ -4,6 +4,7 @@
 -- A directory the tenant's users are synced from. sealed_password is the bind password sealed
 -- under the KEK (associated data names the source id; re-sealed by `keys rotate-kek`).
 -- attribute_map: JSON object, our field -> LDAP attribute (see crate::ldap::mapping).
+-- tls_ca: PEM of the CA that signed the server's certificate (NULL: the system trust store).
 -- missing: what happens to a synced user no longer in the directory: 'disable' or 'delete'.
 CREATE TABLE ldap_sources (
     id               INTEGER PRIMARY KEY,
@@ -11,6 +12,7 @@ CREATE TABLE ldap_sources (
     name             TEXT NOT NULL,
     url              TEXT NOT NULL,
     start_tls        BIGINT NOT NULL DEFAULT 0,
+    tls_ca           TEXT,
     bind_dn          TEXT NOT NULL,
     sealed_password  BLOB NOT NULL,
     base_dn          TEXT NOT NULL,

@@ -12,6 +12,7 @@ use crate::admin;
 use crate::ldap::{plan, source, sync};
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum LdapSourceCommand {
     /// Register a directory to sync users from. Prints `ldap-source: NAME`.
     Add {
@@ -36,6 +37,10 @@ pub enum LdapSourceCommand {
         /// Upgrade ldap:// with StartTLS.
         #[arg(long)]
         start_tls: bool,
+        /// PEM file of the CA that signed the directory's certificate (default: the system
+        /// trust store); needs ldaps:// or --start-tls.
+        #[arg(long)]
+        tls_ca_file: Option<std::path::PathBuf>,
         /// Override one mapping, FIELD=ATTRIBUTE (repeatable): name, display_name, email,
         /// given_name, family_name, department, position, disabled, attr.KEY.
         #[arg(long = "map")]
@@ -77,12 +82,20 @@ pub async fn run_source(ctx: &Context, command: LdapSourceCommand) -> anyhow::Re
             base_dn,
             filter,
             start_tls,
+            tls_ca_file,
             map,
             group_attr,
             ad,
             delete_missing,
             page_size,
         } => {
+            let tls_ca = match &tls_ca_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("--tls-ca-file {}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
@@ -90,6 +103,7 @@ pub async fn run_source(ctx: &Context, command: LdapSourceCommand) -> anyhow::Re
                 name: name.clone(),
                 url,
                 start_tls,
+                tls_ca,
                 bind_dn,
                 base_dn,
                 filter,
@@ -131,6 +145,7 @@ pub async fn run_source(ctx: &Context, command: LdapSourceCommand) -> anyhow::Re
                         "name": s.name,
                         "url": s.url,
                         "start_tls": s.start_tls,
+                        "tls_ca": s.tls_ca.is_some(),
                         "bind_dn": s.bind_dn,
                         "base_dn": s.base_dn,
                         "filter": s.filter,

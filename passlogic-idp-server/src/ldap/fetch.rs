@@ -16,6 +16,8 @@ pub struct Query<'a> {
     pub url: &'a str,
     /// StartTLS.
     pub start_tls: bool,
+    /// PEM of the CA to trust (`None`: the system trust store).
+    pub tls_ca: Option<&'a str>,
     /// Bind DN.
     pub bind_dn: &'a str,
     /// Bind password.
@@ -32,9 +34,18 @@ pub struct Query<'a> {
 
 /// Every entry the search returns, attribute names lower-cased.
 pub async fn search(q: Query<'_>) -> anyhow::Result<Vec<DirEntry>> {
-    let settings = LdapConnSettings::new()
+    let mut settings = LdapConnSettings::new()
         .set_conn_timeout(Duration::from_secs(15))
         .set_starttls(q.start_tls);
+    if let Some(pem) = q.tls_ca {
+        let ca = native_tls::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| anyhow::anyhow!("the source's TLS CA: {e}"))?;
+        let connector = native_tls::TlsConnector::builder()
+            .add_root_certificate(ca)
+            .build()
+            .map_err(|e| anyhow::anyhow!("TLS settings: {e}"))?;
+        settings = settings.set_connector(connector);
+    }
     let (conn, mut ldap) = LdapConnAsync::with_settings(settings, q.url)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", q.url))?;

@@ -3,8 +3,7 @@
 //! ([`fetch`]), computing the changes ([`plan`]), and running a sync with its report, audit
 //! and schedule ([`sync`]). See docs/integrations/ldap.md.
 //!
-//! Known gaps: ldaps:// and StartTLS use the system trust store and are not covered by the
-//! end-to-end test (plain ldap:// is); a new user's initial pattern follows the tenant's
+//! Known gaps: simple bind only (no SASL EXTERNAL / Kerberos); a new user's initial pattern follows the tenant's
 //! default policy, not the policy of the groups the sync puts them in; no console page yet.
 
 pub mod fetch;

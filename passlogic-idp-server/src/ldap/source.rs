@@ -22,6 +22,8 @@ pub struct NewSource {
     pub url: String,
     /// StartTLS on an ldap:// URL.
     pub start_tls: bool,
+    /// PEM of the CA to trust for TLS instead of the system store.
+    pub tls_ca: Option<String>,
     /// Bind DN.
     pub bind_dn: String,
     /// Base DN.
@@ -60,6 +62,14 @@ pub fn validate(tenant_id: i64, s: &NewSource) -> anyhow::Result<LdapSourceRow> 
         ),
     }
     anyhow::ensure!(url.host_str().is_some(), "--url {}: no host", s.url);
+    if let Some(pem) = &s.tls_ca {
+        anyhow::ensure!(
+            s.start_tls || url.scheme() == "ldaps",
+            "--tls-ca-file needs ldaps:// or --start-tls"
+        );
+        native_tls::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| anyhow::anyhow!("--tls-ca-file: not a PEM certificate: {e}"))?;
+    }
     anyhow::ensure!(!s.name.trim().is_empty(), "the source needs a name");
     anyhow::ensure!(!s.base_dn.trim().is_empty(), "--base-dn must not be empty");
     anyhow::ensure!(
@@ -91,6 +101,7 @@ pub fn validate(tenant_id: i64, s: &NewSource) -> anyhow::Result<LdapSourceRow> 
         name: s.name.clone(),
         url: s.url.clone(),
         start_tls: s.start_tls,
+        tls_ca: s.tls_ca.clone(),
         bind_dn: s.bind_dn.clone(),
         sealed_password: Vec::new(),
         base_dn: s.base_dn.clone(),

@@ -117,6 +117,7 @@ async fn run_leased(
     let entries = fetch::search(fetch::Query {
         url: &src.url,
         start_tls: src.start_tls,
+        tls_ca: src.tls_ca.as_deref(),
         bind_dn: &src.bind_dn,
         password: &password,
         base_dn: &src.base_dn,

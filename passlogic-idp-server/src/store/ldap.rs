@@ -21,6 +21,8 @@ pub struct LdapSourceRow {
     pub url: String,
     /// Upgrade an ldap:// connection with StartTLS.
     pub start_tls: bool,
+    /// PEM of the CA to trust for TLS (`None`: the system trust store).
+    pub tls_ca: Option<String>,
     /// DN to bind as.
     pub bind_dn: String,
     /// Bind password sealed under the KEK.
@@ -109,6 +111,7 @@ type SourceTuple = (
     String,
     String,
     i64,
+    Option<String>,
     String,
     Vec<u8>,
     String,
@@ -120,7 +123,8 @@ type SourceTuple = (
     i64,
 );
 
-const SOURCE_COLUMNS: &str = "id, tenant_id, name, url, start_tls, bind_dn, sealed_password, \
+const SOURCE_COLUMNS: &str =
+    "id, tenant_id, name, url, start_tls, tls_ca, bind_dn, sealed_password, \
      base_dn, filter, attribute_map, group_attr, active_directory, missing, page_size";
 
 fn source_row(t: SourceTuple) -> LdapSourceRow {
@@ -130,15 +134,16 @@ fn source_row(t: SourceTuple) -> LdapSourceRow {
         name: t.2,
         url: t.3,
         start_tls: flag(t.4),
-        bind_dn: t.5,
-        sealed_password: t.6,
-        base_dn: t.7,
-        filter: t.8,
-        attribute_map: t.9,
-        group_attr: t.10,
-        active_directory: flag(t.11),
-        missing: t.12,
-        page_size: t.13,
+        tls_ca: t.5,
+        bind_dn: t.6,
+        sealed_password: t.7,
+        base_dn: t.8,
+        filter: t.9,
+        attribute_map: t.10,
+        group_attr: t.11,
+        active_directory: flag(t.12),
+        missing: t.13,
+        page_size: t.14,
     }
 }
 
@@ -155,8 +160,9 @@ impl Store {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO ldap_sources (tenant_id, name, url, start_tls, bind_dn, \
              sealed_password, base_dn, filter, attribute_map, group_attr, active_directory, \
-             missing, page_size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
+             missing, page_size, created_at, tls_ca) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id, name) DO NOTHING \
+             RETURNING id",
         )
         .bind(s.tenant_id)
         .bind(&s.name)
@@ -172,6 +178,7 @@ impl Store {
         .bind(&s.missing)
         .bind(s.page_size)
         .bind(now)
+        .bind(s.tls_ca.clone())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
