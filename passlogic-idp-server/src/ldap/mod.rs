@@ -3,8 +3,9 @@
 //! ([`fetch`]), computing the changes ([`plan`]), and running a sync with its report, audit
 //! and schedule ([`sync`]). See docs/integrations/ldap.md.
 //!
-//! Known gaps: simple bind only (no SASL EXTERNAL / Kerberos); a new user's initial pattern follows the tenant's
-//! default policy, not the policy of the groups the sync puts them in; no console page yet.
+//! Known gaps: simple bind only (no SASL EXTERNAL / Kerberos); a new user's initial pattern
+//! follows the tenant's default policy, not the policy of the groups the sync puts them in; no
+//! console page yet; no delta sync (every run reads the whole directory).
 
 pub mod fetch;
 pub mod mapping;
