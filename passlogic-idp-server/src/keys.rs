@@ -101,12 +101,14 @@ impl KekFile {
             crate::ca::ca_key_aad,
             "CA key of tenant",
         )?;
+        let ldap_rows = crate::ldap::source::reseal_all(store, &ring, &new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
         store.replace_oidc_key_sets(&oidc_rows).await?;
         store.replace_saml_signing_keys(&saml_rows).await?;
         store.replace_radius_secrets(&radius_rows).await?;
         store.replace_ca_keys(&ca_rows).await?;
+        store.replace_ldap_passwords(&ldap_rows).await?;
         std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
         Ok((
             old_id,
@@ -116,7 +118,8 @@ impl KekFile {
                 + oidc_rows.len()
                 + saml_rows.len()
                 + radius_rows.len()
-                + ca_rows.len(),
+                + ca_rows.len()
+                + ldap_rows.len(),
         ))
     }
 }

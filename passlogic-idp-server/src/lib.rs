@@ -21,6 +21,7 @@ pub mod factors;
 pub mod forward_auth;
 pub mod i18n;
 pub mod keys;
+pub mod ldap;
 pub mod login_protect;
 pub mod oidc_service;
 pub mod provisioning;

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub csv_drop_interval: u64,
     /// SCIM DELETE removes users instead of deactivating them.
     pub scim_delete_users: bool,
+    /// Sync every LDAP source this often (seconds); `None`: no schedule.
+    pub ldap_sync_interval: Option<u64>,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -192,6 +194,15 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             println!("radius-secret: {secret}");
         }
         tokio::spawn(radius.run());
+    }
+    if let Some(secs) = options.ldap_sync_interval {
+        println!("ldap-sync-interval: {secs}");
+        tokio::spawn(crate::ldap::sync::schedule(
+            store.clone(),
+            signin.keyring.clone(),
+            clock.clone(),
+            secs,
+        ));
     }
     if let Some(d) = &options.cookie_domain {
         crate::web::set_session_cookie_domain(d);

@@ -10,6 +10,7 @@ mod client;
 mod device;
 mod eam;
 mod forward;
+mod ldap;
 mod policy;
 mod radius;
 mod scim_token;
@@ -86,6 +87,10 @@ enum Command {
         /// believed for the client address. Repeatable. Without it, headers are ignored.
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<String>,
+        /// Sync every LDAP source every SECS seconds (default: off). Safe on several nodes: a
+        /// lease row per source lets one node at a time sync it.
+        #[arg(long, env = "PASSLOGIC_LDAP_SYNC_INTERVAL")]
+        ldap_sync_interval: Option<u64>,
         /// Base URL (http://) of the external face verifier of the `biometric` step
         /// (contract: docs/integrations/face-verifier.md).
         #[arg(long, requires = "face_verifier_secret_file")]
@@ -181,6 +186,13 @@ enum Command {
         #[command(subcommand)]
         command: forward::ForwardAppCommand,
     },
+    /// LDAP / Active Directory sources to sync users from.
+    LdapSource {
+        #[command(subcommand)]
+        command: ldap::LdapSourceCommand,
+    },
+    /// Sync users and groups from an LDAP source now (or --dry-run to see the changes).
+    LdapSync(ldap::SyncArgs),
     /// The reference authenticator (offline).
     Authenticator {
         #[command(subcommand)]
@@ -315,6 +327,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             csv_drop_dir,
             csv_drop_interval,
             scim_delete_users,
+            ldap_sync_interval,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -351,6 +364,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 csv_drop_dir,
                 csv_drop_interval,
                 scim_delete_users,
+                ldap_sync_interval,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS
@@ -468,6 +482,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::RadiusClient { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = radius::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::LdapSource { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = ldap::run_source(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::LdapSync(args) => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = ldap::run_sync(&ctx, args).await?;
             ctx.store.close().await;
             code
         }

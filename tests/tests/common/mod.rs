@@ -527,6 +527,34 @@ impl TestServer {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// `cli` with `input` on standard input (e.g. `--password-stdin`); must succeed.
+    pub fn cli_ok_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut cmd = Command::new(SERVER_BIN);
+        cmd.args(args)
+            .args(self.store_args())
+            .current_dir(self.data_dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        child_env_clean(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn the CLI");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let o = child.wait_with_output().expect("wait for the CLI");
+        assert!(
+            o.status.success(),
+            "`passlogic-idp {}` failed:\n{}",
+            args.join(" "),
+            output_text(&o)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     /// `user show NAME` parsed as JSON.
     pub fn user_show(&self, name: &str) -> serde_json::Value {
         let out = self.cli_ok(&["user", "show", name]);
