@@ -179,7 +179,8 @@ def main():
                         "ops_per_sec": m["ops_per_sec"], "errors": m["errors"] + h["errors"],
                         "ratio_per_core": (m["ops_per_sec"] / cores) / rsa_core,
                         "half_rate": h["rate"], "p50": h["p50_ms"], "p99": h["p99_ms"],
-                        "rss_idle": idle, "rss_peak": max(m["peak_rss_mb"], h["peak_rss_mb"]),
+                        "rss_idle": idle,
+                        "rss_peak": max(idle, m["peak_rss_mb"], h["peak_rss_mb"]),
                         "seed_secs": srv.seed_secs, "first_error": m["first_error"] or h["first_error"],
                     })
             finally:
