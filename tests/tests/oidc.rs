@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{Backend, Browser, Page, TestServer, SERVER_BIN};
+use common::{Backend, Browser, Page, TestServer};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreUserInfoClaims,
 };
@@ -653,67 +653,17 @@ fn signing_key_rotation(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 // (c) two nodes on one PostgreSQL database
 
-struct Node {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Node {
-    fn start(first: &TestServer) -> Node {
-        use std::io::BufRead;
-        let url = first
-            .database_url()
-            .expect("a second node needs PostgreSQL");
-        let mut child = Command::new(SERVER_BIN)
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                url,
-                "--data-dir",
-            ])
-            .arg(first.data_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the second node");
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(u) = l.strip_prefix("ready: ") {
-                        break u.trim().to_owned();
-                    }
-                }
-                _ => panic!("the second node exited before it was ready"),
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Node { child, base }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn code_single_use_across_two_nodes() {
     let a = TestServer::start(Backend::Postgres, &[]);
-    let b_node = Node::start(&a);
+    let b_node = common::Node::start(&a);
     let secret = add_client(&a, "conf", &[]).unwrap();
     let browser = a.browser();
     browser.sign_in("demo", &a.pattern_of("demo"), "/");
 
     // Sequential: redeemed on B, refused on A.
     let code = code_for(&browser, "conf", &[]);
-    let (s, v) = redeem(&b_node.base, "conf", &secret, &code);
+    let (s, v) = redeem(b_node.base_url(), "conf", &secret, &code);
     assert_eq!(s, 200, "node B redeems: {v}");
     let (s, v) = redeem(a.base_url(), "conf", &secret, &code);
     assert_token_error(s, &v, 400, "invalid_grant", "node A refuses the replay");
@@ -722,7 +672,7 @@ fn code_single_use_across_two_nodes() {
     // other presentation is a replay, whatever was issued is revoked (RFC 6749 section 4.1.2).
     for _ in 0..3 {
         let code = code_for(&browser, "conf", &[]);
-        let bases = [a.base_url().to_owned(), b_node.base.clone()];
+        let bases = [a.base_url().to_owned(), b_node.base_url().to_owned()];
         let handles: Vec<_> = bases
             .into_iter()
             .map(|base| {

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{Backend, Browser, Page, TestServer, SERVER_BIN};
+use common::{Backend, Browser, Page, TestServer};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims};
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
@@ -672,68 +672,20 @@ fn private_key_jwt_hostile_assertions(backend: Backend) {
 }
 
 /// A second server process on the same PostgreSQL database, behind the same public URL.
-struct Node {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Node {
-    fn start(first: &TestServer) -> Node {
-        let url = first.database_url().expect("PostgreSQL");
-        let mut child = Command::new(SERVER_BIN)
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--public-url",
-                first.base_url(),
-                "--database-url",
-                url,
-                "--data-dir",
-            ])
-            .arg(first.data_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the second node");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(u) = l.strip_prefix("ready: ") {
-                        break u.trim().to_owned();
-                    }
-                }
-                _ => panic!("the second node exited before it was ready"),
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Node { child, base }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn assertion_jti_single_use_across_two_nodes() {
     let a = TestServer::start(Backend::Postgres, &[]);
     let (rsa, jwks) = client_key(&a, "RS256", "rs-2");
     add_client(&a, "pk", &["--jwks", &jwks]);
-    let b_node = Node::start(&a);
+    let b_node = common::Node::start(&a);
     let header = json!({ "alg": "RS256", "kid": "rs-2" });
     let assertion = sign(
         &header,
         &assertion_claims("pk", &a.url("/oidc/token"), "shared-jti", 60),
         &rsa,
     );
-    let (s, v) = assert_with(&b_node.base, "pk", &assertion);
+    let (s, v) = assert_with(b_node.base_url(), "pk", &assertion);
     assert_eq!(s, 200, "node B accepts: {v}");
     let (s, v) = assert_with(a.base_url(), "pk", &assertion);
     assert_eq!(s, 401, "node A refuses the replay: {v}");
@@ -755,7 +707,7 @@ fn refresh(base: &str, id: &str, secret: &str, rt: &str) -> (u16, Value) {
 fn refresh_single_use_across_two_nodes() {
     let a = TestServer::start(Backend::Postgres, &[]);
     let secret = add_client(&a, "conf", &[]).unwrap();
-    let b_node = Node::start(&a);
+    let b_node = common::Node::start(&a);
     let browser = a.browser();
     browser.sign_in("demo", &a.pattern_of("demo"), "/");
     let code_for = || {
@@ -769,7 +721,7 @@ fn refresh_single_use_across_two_nodes() {
 
     // Rotated on node B; the old token replayed on node A is reuse: the family is revoked,
     // so the new token stops working on node B too.
-    let (s, v) = refresh(&b_node.base, "conf", &secret, &rt1);
+    let (s, v) = refresh(b_node.base_url(), "conf", &secret, &rt1);
     assert_eq!(s, 200, "node B rotates: {v}");
     let rt2 = v["refresh_token"].as_str().unwrap().to_owned();
     let (s, v) = refresh(a.base_url(), "conf", &secret, &rt1);
@@ -778,7 +730,7 @@ fn refresh_single_use_across_two_nodes() {
         (400, Some("invalid_grant")),
         "{v}"
     );
-    let (s, v) = refresh(&b_node.base, "conf", &secret, &rt2);
+    let (s, v) = refresh(b_node.base_url(), "conf", &secret, &rt2);
     assert_eq!(
         (s, v["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -790,7 +742,7 @@ fn refresh_single_use_across_two_nodes() {
         let (s, v) = redeem(a.base_url(), "conf", &secret, &code_for());
         assert_eq!(s, 200, "{v}");
         let rt = v["refresh_token"].as_str().unwrap().to_owned();
-        let handles: Vec<_> = [a.base_url().to_owned(), b_node.base.clone()]
+        let handles: Vec<_> = [a.base_url().to_owned(), b_node.base_url().to_owned()]
             .into_iter()
             .map(|base| {
                 let (rt, secret) = (rt.clone(), secret.clone());

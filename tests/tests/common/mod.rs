@@ -1087,14 +1087,17 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node sharing `first`'s database and data directory (the KEK).
+    /// Starts a node sharing `first`'s database, data directory (the KEK) and public URL (as
+    /// nodes behind one load balancer do: one OIDC issuer, one SAML entity ID).
     pub fn start(first: &TestServer) -> Node {
-        Node::start_on(
+        Node::try_start_with(
             first
                 .database_url()
                 .expect("a second node needs PostgreSQL"),
             first.data_dir(),
+            Some(first.base_url()),
         )
+        .unwrap_or_else(|out| panic!("the node exited before it was ready:\n{out}"))
     }
 
     /// Starts a node on this database URL, with the KEK in `data_dir`.
@@ -1105,6 +1108,14 @@ impl Node {
 
     /// Like `start_on`, but `Err(everything it printed)` when the process ends before `ready:`.
     pub fn try_start_on(database_url: &str, data_dir: &Path) -> Result<Node, String> {
+        Node::try_start_with(database_url, data_dir, None)
+    }
+
+    fn try_start_with(
+        database_url: &str,
+        data_dir: &Path,
+        public_url: Option<&str>,
+    ) -> Result<Node, String> {
         let mut cmd = Command::new(SERVER_BIN);
         cmd.args([
             "serve",
@@ -1115,10 +1126,13 @@ impl Node {
         ])
         .arg(database_url)
         .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(data_dir);
+        if let Some(u) = public_url {
+            cmd.args(["--public-url", u]);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         child_env_clean(&mut cmd);
         let mut child = cmd.spawn().expect("spawn a node");
         let log: SharedLog = Arc::new(Mutex::new(String::new()));
