@@ -5,12 +5,14 @@
 //! database share single use of codes.
 
 mod common;
+mod oidc_support;
 
 use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use common::{Backend, Browser, Page, TestServer};
+use oidc_support::{add_client, b64, http, line_value, param, BYE, CB};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreUserInfoClaims,
 };
@@ -22,9 +24,6 @@ use openidconnect::{
 use reqwest::Url;
 use scraper::Selector;
 use serde_json::Value;
-
-const CB: &str = "http://127.0.0.1:9/cb";
-const BYE: &str = "http://127.0.0.1:9/bye";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -44,35 +43,6 @@ fn totp(secret: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn line_value(out: &str, key: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(&format!("{key}: "))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
-}
-
-/// `client add`; returns the printed secret for confidential clients.
-fn add_client(server: &TestServer, id: &str, extra: &[&str]) -> Option<String> {
-    let mut args = vec![
-        "client",
-        "add",
-        "--client-id",
-        id,
-        "--redirect-uri",
-        CB,
-        "--post-logout-redirect-uri",
-        BYE,
-    ];
-    args.extend_from_slice(extra);
-    let out = server.cli_ok(&args);
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .map(str::to_owned)
-}
-
 /// The relying party's HTTP client: no redirects (the crate's advice, against SSRF).
 fn rp_http() -> openidconnect::reqwest::blocking::Client {
     openidconnect::reqwest::blocking::Client::builder()
@@ -86,13 +56,6 @@ fn query_of(url: &str) -> Vec<(String, String)> {
     u.query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
 }
 
 /// The `Location` of a 303 that must point at the relying party's callback.
@@ -167,13 +130,6 @@ fn code_for(b: &Browser, client_id: &str, extra: &[(&str, &str)]) -> String {
     param(&q, "code").expect("code")
 }
 
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// POST to a client-authenticated endpoint with HTTP Basic.
 fn post_basic(
     server_base: &str,
@@ -225,10 +181,6 @@ fn assert_token_error(status: u16, body: &Value, want_status: u16, want: &str, w
     assert_eq!(status, want_status, "{what}: {body}");
     assert_eq!(body["error"], want, "{what}: {body}");
     assert!(body.get("access_token").is_none(), "{what}: issued {body}");
-}
-
-fn b64(v: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(v)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //! - `id_token_hint` at the authorization endpoint (forged hints refused).
 
 mod common;
+mod oidc_support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -16,6 +17,7 @@ use std::process::{Command, Stdio};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{Backend, Browser, Page, TestServer};
+use oidc_support::{add_client, b64, http, line_value, param, BYE, CB};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims};
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
@@ -28,17 +30,11 @@ use reqwest::Url;
 use scraper::Selector;
 use serde_json::{json, Value};
 
-const CB: &str = "http://127.0.0.1:9/cb";
-const BYE: &str = "http://127.0.0.1:9/bye";
 const ACR_MFA: &str = "urn:passlogic:acr:mfa";
 const ACR_1FA: &str = "urn:passlogic:acr:1fa";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn b64(v: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
 
 fn totp(secret: &str, offset: i64) -> String {
     let at = common::now_unix() + offset;
@@ -50,54 +46,12 @@ fn totp(secret: &str, offset: i64) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn line_value(out: &str, key: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(&format!("{key}: "))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
-}
-
-fn add_client(server: &TestServer, id: &str, extra: &[&str]) -> Option<String> {
-    let mut args = vec![
-        "client",
-        "add",
-        "--client-id",
-        id,
-        "--redirect-uri",
-        CB,
-        "--post-logout-redirect-uri",
-        BYE,
-    ];
-    args.extend_from_slice(extra);
-    let out = server.cli_ok(&args);
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .map(str::to_owned)
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 fn pairs_of(s: &str) -> Vec<(String, String)> {
     Url::parse(&format!("http://x/?{s}"))
         .unwrap()
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
 }
 
 type Pairs = Vec<(String, String)>;

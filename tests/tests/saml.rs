@@ -6,6 +6,7 @@
 //! end on an error page without a form. The ACS (on 127.0.0.1) is never contacted.
 
 mod common;
+mod saml_support;
 
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{Backend, Browser, Page, TestServer};
 use passlogic_idp_core::saml::bindings::{deflate, percent_encode};
+use saml_support::{assert_error_page, authn_request, between, idp_cert_pem, sign_in_mfa};
 use scraper::Selector;
 
 const SP: &str = "https://sp.test.example/saml";
@@ -24,31 +26,6 @@ const MFA_CLASS: &str = "https://refeds.org/profile/mfa";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn totp(secret: &str) -> String {
-    let out = Command::new("oathtool")
-        .args([
-            "--totp",
-            "-b",
-            secret,
-            "-N",
-            &format!("@{}", common::now_unix()),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("oathtool is needed (apt-get install oathtool): {e}"));
-    assert!(out.status.success(), "oathtool failed");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn line_value(out: &str, key: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(&format!("{key}: "))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("no `{key}:` line in:\n{out}"))
-}
 
 fn sp_metadata(entity: &str, acs: &str) -> String {
     format!(
@@ -64,19 +41,6 @@ fn register_sp(server: &TestServer, entity: &str, acs: &str) {
         out.contains(&format!("sp: {entity}")),
         "sp add printed:\n{out}"
     );
-}
-
-fn now_instant() -> String {
-    passlogic_idp_core::saml::format_instant(time::OffsetDateTime::now_utc())
-}
-
-/// An unsigned AuthnRequest from `issuer` to our SSO endpoint.
-fn authn_request(server: &TestServer, issuer: &str, id: &str, extra_attrs: &str) -> String {
-    format!(
-        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{dest}"{extra_attrs}><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{issuer}</saml:Issuer></samlp:AuthnRequest>"#,
-        now = now_instant(),
-        dest = server.url("/saml/sso"),
-    )
 }
 
 /// `/saml/sso?SAMLRequest=...&RelayState=...` (HTTP-Redirect binding, unsigned).
@@ -121,28 +85,6 @@ fn post_form(p: &Page, what: &str) -> (String, String, Option<String>) {
     let b64 = field("SAMLResponse").unwrap_or_else(|| panic!("{what}: no SAMLResponse"));
     let xml = String::from_utf8(STANDARD.decode(b64).expect("base64")).expect("utf-8");
     (action, xml, field("RelayState"))
-}
-
-fn idp_cert_pem(b: &Browser) -> String {
-    let p = b.get("/saml/metadata");
-    p.expect_status(200, "GET /saml/metadata");
-    let start = p
-        .body
-        .find("<ds:X509Certificate>")
-        .expect("certificate in metadata")
-        + "<ds:X509Certificate>".len();
-    let end = start + p.body[start..].find("</ds:X509Certificate>").unwrap();
-    let b64: String = p.body[start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(chunk).unwrap());
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
 }
 
 /// xmlsec1 verification of the assertion signature with the IdP certificate as key and only
@@ -238,60 +180,6 @@ fn pysaml2_parse(dir: &Path, idp_metadata: &str, req_id: &str, xml: &str) -> ser
         .unwrap_or_else(|e| panic!("pysaml2 output ({e}): {text}"))
 }
 
-fn between<'a>(xml: &'a str, open_prefix: &str, close: &str) -> &'a str {
-    // The element itself, not one whose name merely starts the same (Audience vs
-    // AudienceRestriction).
-    let i = xml
-        .match_indices(open_prefix)
-        .map(|(i, _)| i)
-        .find(|i| matches!(xml.as_bytes().get(i + open_prefix.len()), Some(b'>' | b' ')))
-        .unwrap_or_else(|| panic!("no {open_prefix} in {xml}"));
-    let after = &xml[i + open_prefix.len()..];
-    let gt = after.find('>').unwrap();
-    let rest = &after[gt + 1..];
-    &rest[..rest.find(close).unwrap()]
-}
-
-/// Signs demo-mfa in from the 303 to `/login?return_to=...`; returns the final answer of the
-/// resumed SAML endpoint.
-fn sign_in_mfa(server: &TestServer, b: &Browser, login: &Page, resume_prefix: &str) -> Page {
-    login.expect_see_other("/login", "SAML request without a session");
-    let form = b.follow(login);
-    form.expect_status(200, "login page");
-    let sel = Selector::parse("input[name=return_to]").unwrap();
-    let return_to = form
-        .html()
-        .select(&sel)
-        .next()
-        .and_then(|e| e.value().attr("value").map(str::to_owned))
-        .expect("return_to field");
-    assert!(
-        return_to.starts_with(resume_prefix),
-        "return_to {return_to}"
-    );
-    let r = b.post_form(
-        "/login",
-        &[("username", "demo-mfa"), ("return_to", &return_to)],
-    );
-    r.expect_see_other("/login/matrix", "POST /login");
-    let grid = common::GridPage::parse(b.follow(&r));
-    let r = b.submit_otp(&grid.answer(&server.pattern_of("demo-mfa")));
-    r.expect_see_other("/login/totp", "grid, then TOTP");
-    b.follow(&r).expect_status(200, "TOTP page");
-    let secret = line_value(&server.log(), "totp");
-    let r = b.post_form("/login/totp", &[("otp", &totp(&secret))]);
-    let path = resume_prefix.split('?').next().unwrap();
-    r.expect_see_other(path, "back to the SAML endpoint");
-    b.follow(&r)
-}
-
-fn assert_error_page(p: &Page, what: &str) {
-    p.expect_status(400, what);
-    assert_eq!(p.count("form[data-autosubmit]"), 0, "{what}: no form");
-    assert!(!p.body.contains("SAMLResponse"), "{what}: {}", p.describe());
-    assert_eq!(p.count("[data-saml-error]"), 1, "{what}: {}", p.describe());
-}
-
 // ---------------------------------------------------------------------------------------------
 // scenarios
 
@@ -319,7 +207,7 @@ fn sp_initiated_sso_verified_by_xmlsec1(backend: Backend) {
 
     // SP-initiated, no session: through the real sign-in, back to the resumed request.
     let login = b.get(&sso_path(&server, SP, "_req-first", ""));
-    let done = sign_in_mfa(&server, &b, &login, "/saml/resume?id=");
+    let done = sign_in_mfa(&server, &b, &login, "/saml/resume?id=", 0);
     let (action, xml, relay) = post_form(&done, "resumed request");
     assert_eq!(action, ACS);
     assert_eq!(relay.as_deref(), Some(RELAY), "RelayState byte-exact");
