@@ -29,6 +29,7 @@ mod saml;
 mod scim;
 mod seed;
 mod sessions;
+mod user_search;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -56,6 +57,7 @@ pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
+pub use user_search::{UserQuery, UserStatus};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
