@@ -32,12 +32,13 @@
 //! let new_id = new.id();
 //! let ring = Keyring::new(new).with_previous(old);
 //! assert_eq!(seal::open(&ring, b"matrix:tenant:1:user:42", &blob)?, b"secret");
-//! let blob = seal::reseal(&ring, ring.current(), b"matrix:tenant:1:user:42", &blob, &mut rng)?;
+//! let blob = seal::reseal(&ring, &ring.current(), b"matrix:tenant:1:user:42", &blob, &mut rng)?;
 //! assert_eq!(seal::sealed_with(&blob), Some(new_id));
 //! # Ok::<(), seal::SealError>(())
 //! ```
 
 use core::fmt;
+use std::sync::Arc;
 
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use rand::{CryptoRng, RngCore};
@@ -136,43 +137,102 @@ impl fmt::Display for KekId {
 /// [`seal`] callers use [`Keyring::current`]; [`open`] accepts blobs sealed under any key in
 /// the ring. After re-sealing every blob with [`reseal`], drop the old keys.
 pub struct Keyring {
-    current: Kek,
-    previous: Vec<Kek>,
+    // Behind a lock so a running server can take up a rotated key file without a restart
+    // ([`Keyring::replace_with`]); readers clone an `Arc` and never hold the lock while they
+    // encrypt. No I/O here: the server reads the file and hands the keys in.
+    keys: std::sync::RwLock<Arc<Keys>>,
+}
+
+struct Keys {
+    current: Arc<Kek>,
+    previous: Vec<Arc<Kek>>,
 }
 
 impl Keyring {
     /// A ring holding only `current`.
     pub fn new(current: Kek) -> Keyring {
         Keyring {
-            current,
-            previous: Vec::new(),
+            keys: std::sync::RwLock::new(Arc::new(Keys {
+                current: Arc::new(current),
+                previous: Vec::new(),
+            })),
         }
     }
 
     /// Adds an older key, accepted for opening only.
-    pub fn with_previous(mut self, old: Kek) -> Keyring {
-        self.previous.push(old);
-        self
+    pub fn with_previous(self, old: Kek) -> Keyring {
+        let keys = self.snapshot();
+        let mut previous = keys.previous.clone();
+        previous.push(Arc::new(old));
+        Keyring {
+            keys: std::sync::RwLock::new(Arc::new(Keys {
+                current: keys.current.clone(),
+                previous,
+            })),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Keys> {
+        // A panic while holding the write lock cannot leave a half-written value (the write is
+        // one `Arc` assignment), so a poisoned lock still holds a usable key set.
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The key new blobs are sealed with.
-    pub fn current(&self) -> &Kek {
-        &self.current
+    pub fn current(&self) -> Arc<Kek> {
+        self.snapshot().current.clone()
     }
 
     /// The key with id `id`, current or previous.
-    pub fn get(&self, id: KekId) -> Option<&Kek> {
-        core::iter::once(&self.current)
-            .chain(&self.previous)
+    pub fn get(&self, id: KekId) -> Option<Arc<Kek>> {
+        let keys = self.snapshot();
+        core::iter::once(&keys.current)
+            .chain(&keys.previous)
             .find(|k| k.id == id)
+            .cloned()
+    }
+
+    /// The ids of every key held, current first.
+    pub fn ids(&self) -> Vec<KekId> {
+        let keys = self.snapshot();
+        core::iter::once(&keys.current)
+            .chain(&keys.previous)
+            .map(|k| k.id)
+            .collect()
+    }
+
+    /// Takes up the keys of `other` (e.g. the key file re-read after `keys rotate-kek` on
+    /// another process). Keys of this ring that `other` lacks stay accepted for opening, so a
+    /// blob sealed a moment before the swap still opens.
+    pub fn replace_with(&self, other: Keyring) {
+        let new = other.snapshot();
+        let old = self.snapshot();
+        let mut previous = new.previous.clone();
+        for k in core::iter::once(&old.current).chain(&old.previous) {
+            if k.id != new.current.id && !previous.iter().any(|p| p.id == k.id) {
+                previous.push(k.clone());
+            }
+        }
+        let keys = Arc::new(Keys {
+            current: new.current.clone(),
+            previous,
+        });
+        match self.keys.write() {
+            Ok(mut k) => *k = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
     }
 }
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = self.snapshot();
         f.debug_struct("Keyring")
-            .field("current", &self.current)
-            .field("previous", &self.previous)
+            .field("current", &keys.current)
+            .field("previous", &keys.previous)
             .finish()
     }
 }
@@ -328,7 +388,7 @@ mod tests {
             b"a longer secret pattern 0,5,10,13",
             &[0u8; 1000],
         ] {
-            let blob = seal(ring.current(), AAD, plaintext, &mut rng);
+            let blob = seal(&ring.current(), AAD, plaintext, &mut rng);
             assert_eq!(blob.len(), MIN_BLOB_LEN + plaintext.len());
             assert_eq!(&blob[..4], b"PLS1");
             assert_eq!(&blob[4..12], &id.0);
@@ -339,8 +399,8 @@ mod tests {
             }
         }
         // Fresh nonce each time.
-        let a = seal(ring.current(), AAD, b"same", &mut rng);
-        let b = seal(ring.current(), AAD, b"same", &mut rng);
+        let a = seal(&ring.current(), AAD, b"same", &mut rng);
+        let b = seal(&ring.current(), AAD, b"same", &mut rng);
         assert_ne!(a, b);
     }
 
@@ -348,7 +408,7 @@ mod tests {
     fn any_tampered_byte_is_refused() {
         let mut rng = rng();
         let ring = Keyring::new(Kek::generate(&mut rng));
-        let blob = seal(ring.current(), AAD, b"0,5,10,13,30,47", &mut rng);
+        let blob = seal(&ring.current(), AAD, b"0,5,10,13,30,47", &mut rng);
         for i in 0..blob.len() {
             for bit in [0x01u8, 0x80] {
                 let mut bad = blob.clone();
@@ -385,7 +445,7 @@ mod tests {
     fn wrong_aad_is_refused() {
         let mut rng = rng();
         let ring = Keyring::new(Kek::generate(&mut rng));
-        let blob = seal(ring.current(), AAD, b"secret", &mut rng);
+        let blob = seal(&ring.current(), AAD, b"secret", &mut rng);
         for aad in [
             &b"matrix:tenant:1:user:43"[..],
             b"",
@@ -422,11 +482,11 @@ mod tests {
         assert_ne!(old_id, new_id);
         let ring = Keyring::new(new).with_previous(old);
         assert_eq!(open(&ring, AAD, &blob).unwrap(), b"secret");
-        assert_eq!(ring.get(old_id).map(Kek::id), Some(old_id));
-        assert_eq!(ring.get(new_id).map(Kek::id), Some(new_id));
+        assert_eq!(ring.get(old_id).map(|k| k.id()), Some(old_id));
+        assert_eq!(ring.get(new_id).map(|k| k.id()), Some(new_id));
         assert!(ring.get(KekId([0; 8])).is_none());
 
-        let resealed = reseal(&ring, ring.current(), AAD, &blob, &mut rng).unwrap();
+        let resealed = reseal(&ring, &ring.current(), AAD, &blob, &mut rng).unwrap();
         assert_eq!(sealed_with(&resealed), Some(new_id));
         // Only the new key is needed now.
         let new_only = Keyring::new(Kek::from_bytes(ring.current().expose_bytes()).unwrap());
@@ -436,11 +496,11 @@ mod tests {
         );
         // Reseal keeps the AAD binding and refuses bad input.
         assert!(matches!(
-            reseal(&ring, ring.current(), b"other", &blob, &mut rng),
+            reseal(&ring, &ring.current(), b"other", &blob, &mut rng),
             Err(SealError::Tampered)
         ));
         assert!(matches!(
-            reseal(&new_only, ring.current(), AAD, &blob, &mut rng),
+            reseal(&new_only, &ring.current(), AAD, &blob, &mut rng),
             Err(SealError::UnknownKey(_))
         ));
         // Keys restored from bytes keep their id.
@@ -495,5 +555,31 @@ mod tests {
             SealError::UnknownKey(ring.current().id())
         );
         assert!(err.contains(&ring.current().id().to_string()));
+    }
+
+    #[test]
+    fn replace_with_takes_up_new_keys_and_keeps_old_ones_for_opening() {
+        let mut rng = rng();
+        let old = Kek::generate(&mut rng);
+        let old_id = old.id();
+        let ring = Keyring::new(old);
+        let before = seal(&ring.current(), AAD, b"sealed before", &mut rng);
+        let next = Kek::generate(&mut rng);
+        let next_id = next.id();
+        // Phase 1: the new key appears as an opening key; sealing still uses the old one.
+        let file = Keyring::new(Kek::from_bytes(ring.current().expose_bytes()).unwrap())
+            .with_previous(Kek::from_bytes(next.expose_bytes()).unwrap());
+        ring.replace_with(file);
+        assert_eq!(ring.current().id(), old_id);
+        assert_eq!(ring.ids(), vec![old_id, next_id]);
+        let by_rotation = seal(&next, AAD, b"resealed", &mut rng);
+        assert_eq!(open(&ring, AAD, &by_rotation).unwrap(), b"resealed");
+        // Phase 2: the new key is current; the old one still opens what was sealed under it.
+        ring.replace_with(Keyring::new(next));
+        assert_eq!(ring.current().id(), next_id);
+        assert_eq!(ring.ids(), vec![next_id, old_id]);
+        assert_eq!(open(&ring, AAD, &before).unwrap(), b"sealed before");
+        let after = seal(&ring.current(), AAD, b"after", &mut rng);
+        assert_eq!(sealed_with(&after), Some(next_id));
     }
 }

@@ -5,9 +5,18 @@
 //! the new key to `kek.next` first, re-seals every secret in one transaction, then renames
 //! `kek.next` over `kek`. If it is interrupted, both files are loaded at start-up (every blob
 //! names the key that sealed it) and running `keys rotate-kek` again finishes the job.
+//!
+//! Running servers take up a rotation without a restart: [`KekFile::watch`] re-reads the files
+//! every [`WATCH_INTERVAL`] and swaps the keys in ([`Keyring::replace_with`]): while `kek.next`
+//! exists they open blobs sealed under it, once it replaces `kek` they seal under it (and still
+//! open blobs under the old key in memory). A node may seal a secret under the old key in the
+//! moment before it notices the swap, so `rotate` waits a settling time (`--settle-secs`, default
+//! 5 s) after installing the new key and re-seals once more the rows still under the old one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine;
@@ -15,6 +24,9 @@ use passlogic_idp_core::seal::{self, Kek, Keyring};
 
 use crate::secrets;
 use crate::store::Store;
+
+/// How often a running server looks at the key files.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Where the KEK file is.
 #[derive(Clone, Debug)]
@@ -52,7 +64,11 @@ impl KekFile {
 
     /// Re-seals every stored secret under a new KEK and makes it the current one.
     /// Returns (old id, new id, number of secrets re-sealed).
-    pub async fn rotate(&self, store: &Store) -> anyhow::Result<(String, String, usize)> {
+    pub async fn rotate(
+        &self,
+        store: &Store,
+        settle: Duration,
+    ) -> anyhow::Result<(String, String, usize)> {
         let old = read_key(&self.path).context("reading the current key-encryption key")?;
         let next_path = self.next_path();
         let new = if next_path.exists() {
@@ -65,6 +81,57 @@ impl KekFile {
         let old_id = old.id().to_string();
         let new_id = new.id().to_string();
         let ring = Keyring::new(old).with_previous(read_key(&next_path)?);
+        // Running servers open blobs under the new key from their next look at the files on.
+        tokio::time::sleep(settle).await;
+        let mut count = reseal_all(store, &ring, &new).await?;
+        std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
+        // Rows a running server sealed under the old key before it took up the new one.
+        tokio::time::sleep(settle).await;
+        count += reseal_all(store, &ring, &new).await?;
+        Ok((old_id, new_id, count))
+    }
+
+    /// Loads the key files as they are now, without creating anything; `None` when there is no
+    /// key file.
+    fn load(&self) -> anyhow::Result<Option<Keyring>> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let mut ring = Keyring::new(read_key(&self.path)?);
+        let next = self.next_path();
+        if next.exists() {
+            ring = ring.with_previous(read_key(&next)?);
+        }
+        Ok(Some(ring))
+    }
+
+    /// Re-reads the key files every [`WATCH_INTERVAL`] and swaps changed keys into `ring` (a
+    /// server's task; never returns).
+    pub async fn watch(self, ring: Arc<Keyring>) {
+        let mut seen = ring.ids();
+        loop {
+            tokio::time::sleep(WATCH_INTERVAL).await;
+            match self.load() {
+                Ok(Some(loaded)) => {
+                    let ids = loaded.ids();
+                    if ids != seen {
+                        ring.replace_with(loaded);
+                        tracing::info!(current = %ids[0], "took up the rotated key-encryption key files");
+                        seen = ids;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot read the key-encryption key files")
+                }
+            }
+        }
+    }
+}
+
+/// Re-seals every stored secret not yet under `new`; returns how many.
+async fn reseal_all(store: &Store, ring: &Keyring, new: &Kek) -> anyhow::Result<usize> {
+    {
         let mut resealed = Vec::new();
         for (user_id, tenant_id, blob) in store.sealed_matrix_secrets().await? {
             if seal::sealed_with(&blob) == Some(new.id()) {
@@ -72,7 +139,7 @@ impl KekFile {
             }
             let aad = secrets::matrix_aad(tenant_id, user_id);
             let fresh =
-                seal::reseal(&ring, &new, &aad, &blob, &mut rand::rngs::OsRng).map_err(|e| {
+                seal::reseal(ring, new, &aad, &blob, &mut rand::rngs::OsRng).map_err(|e| {
                     anyhow::anyhow!("user {user_id}: cannot open the sealed secret: {e}")
                 })?;
             resealed.push((user_id, fresh));
@@ -87,21 +154,21 @@ impl KekFile {
             } else {
                 secrets::token_aad(tenant_id, &key)
             };
-            let fresh = seal::reseal(&ring, &new, &aad, &blob, &mut rand::rngs::OsRng)
+            let fresh = seal::reseal(ring, new, &aad, &blob, &mut rand::rngs::OsRng)
                 .map_err(|e| anyhow::anyhow!("{kind} {key}: cannot open the sealed secret: {e}"))?;
             factor_rows.push((kind, key, owner, fresh));
         }
-        let oidc_rows = crate::oidc_service::reseal_key_sets(store, &ring, &new).await?;
-        let saml_rows = crate::saml_service::reseal_signing_keys(store, &ring, &new).await?;
-        let radius_rows = crate::radius::clients::reseal_all(store, &ring, &new).await?;
+        let oidc_rows = crate::oidc_service::reseal_key_sets(store, ring, new).await?;
+        let saml_rows = crate::saml_service::reseal_signing_keys(store, ring, new).await?;
+        let radius_rows = crate::radius::clients::reseal_all(store, ring, new).await?;
         let ca_rows = reseal_rows(
-            &ring,
-            &new,
+            ring,
+            new,
             store.sealed_ca_keys().await?,
             crate::ca::ca_key_aad,
             "CA key of tenant",
         )?;
-        let ldap_rows = crate::ldap::source::reseal_all(store, &ring, &new).await?;
+        let ldap_rows = crate::ldap::source::reseal_all(store, ring, new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
         store.replace_oidc_key_sets(&oidc_rows).await?;
@@ -109,18 +176,13 @@ impl KekFile {
         store.replace_radius_secrets(&radius_rows).await?;
         store.replace_ca_keys(&ca_rows).await?;
         store.replace_ldap_passwords(&ldap_rows).await?;
-        std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
-        Ok((
-            old_id,
-            new_id,
-            resealed.len()
-                + factor_rows.len()
-                + oidc_rows.len()
-                + saml_rows.len()
-                + radius_rows.len()
-                + ca_rows.len()
-                + ldap_rows.len(),
-        ))
+        Ok(resealed.len()
+            + factor_rows.len()
+            + oidc_rows.len()
+            + saml_rows.len()
+            + radius_rows.len()
+            + ca_rows.len()
+            + ldap_rows.len())
     }
 }
 

@@ -21,7 +21,7 @@ pub fn matrix_aad(tenant_id: i64, user_id: i64) -> Vec<u8> {
 
 /// Seals bytes under the current KEK.
 pub fn seal_bytes(ring: &Keyring, aad: &[u8], plain: &[u8]) -> Vec<u8> {
-    seal::seal(ring.current(), aad, plain, &mut rand::rngs::OsRng)
+    seal::seal(&ring.current(), aad, plain, &mut rand::rngs::OsRng)
 }
 
 /// Opens sealed bytes.

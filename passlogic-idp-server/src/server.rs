@@ -183,6 +183,8 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     }
 
     let signin = SignIn::new(store.clone(), keyring, clock.clone(), tenant_id);
+    // `keys rotate-kek` run elsewhere is taken up without a restart.
+    tokio::spawn(settings.kek().watch(signin.keyring.clone()));
     let oidc = crate::oidc_service::OidcService::start(&signin, &public_url).await?;
     let saml = crate::saml_service::SamlService::start(&signin, &public_url).await?;
     if let Some(radius_addr) = &options.radius_listen {

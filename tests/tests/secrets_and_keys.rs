@@ -6,7 +6,8 @@ use common::{parse_pattern, pattern_csv, Backend, GridPage, TestServer};
 
 both_backends!(
     no_secrets_at_rest_or_in_logs,
-    kek_rotation_keeps_sign_in_working
+    kek_rotation_keeps_sign_in_working,
+    kek_rotation_under_a_running_server
 );
 
 fn hex(bytes: &[u8]) -> String {
@@ -195,7 +196,7 @@ fn kek_rotation_keeps_sign_in_working(backend: Backend) {
     assert!(!kek_before.is_empty(), "{} is empty", kek_path.display());
 
     server.stop();
-    server.cli_ok(&["keys", "rotate-kek"]);
+    server.cli_ok(&["keys", "rotate-kek", "--settle-secs", "0"]);
     let kek_after = std::fs::read(&kek_path)
         .unwrap_or_else(|e| panic!("read {} after rotation: {e}", kek_path.display()));
     assert!(
@@ -222,7 +223,94 @@ fn kek_rotation_keeps_sign_in_working(backend: Backend) {
 
     // A second rotation while nothing runs, then once more: still fine.
     server.stop();
-    server.cli_ok(&["keys", "rotate-kek"]);
+    server.cli_ok(&["keys", "rotate-kek", "--settle-secs", "0"]);
     server.start_again();
     server.browser().sign_in("demo", &demo, "/");
+}
+
+/// (12) `keys rotate-kek` while the server runs and keeps sealing new secrets: the server
+/// takes up the new key without a restart, and every secret it sealed during the rotation
+/// still opens after a restart, when only the new key is left.
+fn kek_rotation_under_a_running_server(backend: Backend) {
+    let mut server = TestServer::start(backend, &[]);
+    let demo = server.pattern_of("demo");
+    let token = server
+        .log()
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("admin-token:")
+                .map(|v| v.trim().to_owned())
+        })
+        .expect("admin-token printed");
+    let api = server.admin_base();
+    let create = |name: &str| -> Vec<u16> {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{api}/api/v1/users"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .expect("POST /api/v1/users");
+        assert_eq!(r.status().as_u16(), 201, "create {name}");
+        let v: serde_json::Value = r.json().expect("JSON");
+        parse_pattern(v["initial_pattern"].as_str().expect("initial_pattern"))
+    };
+    // The server creates users (sealing their patterns) all through the rotation.
+    let rotation = {
+        let data_dir = server.data_dir().to_owned();
+        let db = server.database_url().map(str::to_owned);
+        std::thread::spawn(move || {
+            let mut cmd = std::process::Command::new(common::SERVER_BIN);
+            cmd.args(["keys", "rotate-kek", "--data-dir"])
+                .arg(&data_dir);
+            if let Some(url) = db {
+                cmd.args(["--database-url", &url]);
+            }
+            cmd.output().expect("rotate-kek")
+        })
+    };
+    let mut made = Vec::new();
+    let mut i = 0;
+    while !rotation.is_finished() {
+        let name = format!("during{i}");
+        made.push((name.clone(), create(&name)));
+        i += 1;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = rotation.join().expect("rotation thread");
+    assert!(
+        out.status.success(),
+        "rotate-kek: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        made.len() >= 10,
+        "only {} users made during the rotation",
+        made.len()
+    );
+    // Let the server take up the installed key, then it seals and opens under it, no restart.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    made.push(("after".to_owned(), create("after")));
+    server.browser().sign_in("demo", &demo, "/");
+    let out = server.cli_ok(&["user", "add", "cli-made"]);
+    let cli_made = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("initial-pattern:"))
+        .map(parse_pattern)
+        .expect("initial-pattern");
+    server
+        .browser()
+        .sign_in("cli-made", &cli_made, "/pattern/setup");
+    // After a restart only the new key exists: everything made during the rotation still opens.
+    server.restart();
+    server.browser().sign_in("demo", &demo, "/");
+    for (name, pattern) in &made {
+        server.browser().sign_in(name, pattern, "/pattern/setup");
+    }
+    assert!(
+        !server.log().contains("cannot open a sealed secret"),
+        "{}",
+        server.log()
+    );
 }

@@ -204,7 +204,12 @@ enum Command {
 #[allow(clippy::enum_variant_names)] // the subcommand names (rotate-...) are the CLI contract
 enum KeysCommand {
     /// Re-seal every stored secret under a new key-encryption key.
-    RotateKek,
+    RotateKek {
+        /// Seconds to let running servers take up each key change (they look every 2 s);
+        /// 0 when no server runs on these key files.
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
+    },
     /// Add a new OpenID Connect signing key: published at once, signing after the delay.
     RotateOidc {
         /// Seconds before the new key signs (default 2 days: relying parties' JWKS caches).
@@ -379,11 +384,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuthenticatorCommand::Unlock(args),
         } => authenticator_key::unlock(args).await?,
         Command::Keys {
-            command: KeysCommand::RotateKek,
+            command: KeysCommand::RotateKek { settle_secs },
         } => {
             let settings = settings(PathBuf::from("passlogic-data"));
             let store = settings.open_store().await?;
-            let (old, new, count) = settings.kek().rotate(&store).await?;
+            let settle = std::time::Duration::from_secs(settle_secs);
+            let (old, new, count) = settings.kek().rotate(&store, settle).await?;
             let now = Clock::default().unix();
             for tenant in store.tenant_ids().await? {
                 admin::audit(
