@@ -217,6 +217,9 @@ impl SignIn {
                 enrolled.push(Method::DeviceCookie);
                 // The external face verifier knows its users (crate::face).
                 enrolled.push(Method::Biometric);
+                // Every user can take the client-certificate step: it checks the presented
+                // certificate against the store, or issues one (crate::client_cert).
+                enrolled.push(Method::ClientCertificate);
                 pipeline::offered_combinations(
                     &policy.combinations,
                     &enrolled,
