@@ -316,8 +316,10 @@ impl SignIn {
             let Some(user) = self.user_of(attempt).await? else {
                 return Ok(Next::Step(method));
             };
-            if matches!(method, Method::DeviceCookie | Method::Biometric)
-                || self.enrolled(&user).await?.contains(&method)
+            if matches!(
+                method,
+                Method::DeviceCookie | Method::Biometric | Method::ClientCertificate
+            ) || self.enrolled(&user).await?.contains(&method)
             {
                 return Ok(Next::Step(method));
             }
