@@ -656,8 +656,11 @@ fn auto_issued_certificate_opens_and_signs_in(backend: Backend) {
     assert_eq!(b.session_json().unwrap()["user"], "demo");
 }
 
+/// The mails a sink received: (recipients, DATA).
+type Mailbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
 /// A minimal SMTP sink: accepts one connection at a time and keeps (recipients, data).
-fn smtp_sink() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
+fn smtp_sink() -> (u16, Mailbox) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mails = Arc::new(Mutex::new(Vec::new()));
@@ -727,7 +730,7 @@ fn attachment(mail: &str) -> Vec<u8> {
         .expect("base64 attachment")
 }
 
-fn wait_for_mail(mails: &Arc<Mutex<Vec<(Vec<String>, String)>>>, n: usize) {
+fn wait_for_mail(mails: &Mailbox, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while mails.lock().unwrap().len() < n {
         assert!(Instant::now() < deadline, "no mail arrived at the sink");
