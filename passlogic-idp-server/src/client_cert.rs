@@ -507,6 +507,65 @@ pub async fn email_certificate(
     crate::mail::send_certificate(settings, to, &user.name, &issued.serial, &issued.pkcs12).await
 }
 
+/// Sheet passwords and waiting downloads re-sealed under a new KEK, not stored yet.
+#[derive(Debug, Default)]
+pub struct Resealed {
+    passwords: Vec<(i64, String, Vec<u8>)>,
+    downloads: Vec<(String, Vec<u8>)>,
+}
+
+/// `keys rotate-kek`: re-seals the sheet passwords and waiting downloads under `new`.
+pub async fn reseal_all(
+    store: &crate::store::Store,
+    ring: &passlogic_idp_core::seal::Keyring,
+    new: &passlogic_idp_core::seal::Kek,
+) -> anyhow::Result<Resealed> {
+    use passlogic_idp_core::seal;
+    let mut out = Resealed::default();
+    for (tenant_id, serial, blob) in store.sealed_cert_passwords().await? {
+        if seal::sealed_with(&blob) == Some(new.id()) {
+            continue;
+        }
+        let fresh = seal::reseal(
+            ring,
+            new,
+            &sheet_password_aad(tenant_id, &serial),
+            &blob,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| anyhow::anyhow!("sheet password of certificate {serial}: {e}"))?;
+        out.passwords.push((tenant_id, serial, fresh));
+    }
+    for (token_hash, tenant_id, serial, blob) in store.sealed_cert_downloads().await? {
+        if seal::sealed_with(&blob) == Some(new.id()) {
+            continue;
+        }
+        let fresh = seal::reseal(
+            ring,
+            new,
+            &download_aad(tenant_id, &serial),
+            &blob,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| anyhow::anyhow!("download of certificate {serial}: {e}"))?;
+        out.downloads.push((token_hash, fresh));
+    }
+    Ok(out)
+}
+
+/// Stores what [`reseal_all`] made; returns how many values.
+pub async fn store_resealed(store: &crate::store::Store, rows: &Resealed) -> anyhow::Result<usize> {
+    for (tenant_id, serial, blob) in &rows.passwords {
+        store
+            .set_client_cert_password(*tenant_id, serial, blob)
+            .await?;
+    }
+    for (token_hash, blob) in &rows.downloads {
+        store.replace_cert_download(token_hash, blob).await?;
+    }
+    Ok(rows.passwords.len() + rows.downloads.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{new_p12_password, parse_header_cert};

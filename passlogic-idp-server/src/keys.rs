@@ -102,6 +102,7 @@ impl KekFile {
             "CA key of tenant",
         )?;
         let ldap_rows = crate::ldap::source::reseal_all(store, &ring, &new).await?;
+        let cert_rows = crate::client_cert::reseal_all(store, &ring, &new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
         store.replace_oidc_key_sets(&oidc_rows).await?;
@@ -109,6 +110,7 @@ impl KekFile {
         store.replace_radius_secrets(&radius_rows).await?;
         store.replace_ca_keys(&ca_rows).await?;
         store.replace_ldap_passwords(&ldap_rows).await?;
+        let cert_count = crate::client_cert::store_resealed(store, &cert_rows).await?;
         std::fs::rename(&next_path, &self.path).context("installing the new key-encryption key")?;
         Ok((
             old_id,
@@ -119,7 +121,8 @@ impl KekFile {
                 + saml_rows.len()
                 + radius_rows.len()
                 + ca_rows.len()
-                + ldap_rows.len(),
+                + ldap_rows.len()
+                + cert_count,
         ))
     }
 }

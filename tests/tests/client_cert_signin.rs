@@ -781,6 +781,12 @@ fn email_sheet_and_admin_api(backend: Backend) {
     let subject = openssl_opens(dir.path(), &attachment(&data), &password);
     assert!(subject.contains("demo"), "{subject}");
 
+    // A KEK rotation re-seals the kept password (the server restarts onto the new key).
+    let rotated = server.cli_ok(&["keys", "rotate-kek"]);
+    assert!(!rotated.is_empty());
+    let mut server = server;
+    server.restart();
+
     // The printable sheet: the password the first time only.
     let sheet = dir.path().join("sheet.html");
     let printed_sheet = server.cli_ok(&[

@@ -298,3 +298,40 @@ impl Store {
             }))
     }
 }
+
+impl Store {
+    /// Every sealed sheet password: (tenant, serial, blob) (KEK rotation).
+    pub async fn sealed_cert_passwords(&self) -> anyhow::Result<Vec<(i64, String, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, serial, sealed_password FROM client_certs \
+             WHERE sealed_password IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every waiting download: (token hash, tenant, serial, sealed PKCS#12) (KEK rotation).
+    pub async fn sealed_cert_downloads(
+        &self,
+    ) -> anyhow::Result<Vec<(String, i64, String, Vec<u8>)>> {
+        Ok(
+            sqlx::query_as("SELECT token_hash, tenant_id, serial, sealed_p12 FROM cert_downloads")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Replaces a waiting download's sealed PKCS#12 (KEK rotation).
+    pub async fn replace_cert_download(
+        &self,
+        token_hash: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE cert_downloads SET sealed_p12 = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
