@@ -182,7 +182,10 @@ pub async fn start(
                         app.clone().oneshot(req)
                     },
                 );
+                // A client that never finishes its request headers is dropped (slowloris).
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
                     .serve_connection(TokioIo::new(tls), service)
                     .with_upgrades()
                     .await

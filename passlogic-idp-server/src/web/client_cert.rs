@@ -20,7 +20,7 @@ use super::login::{continue_after_step, current_attempt, go_next, ip};
 use super::pages::{self, Chrome, NoticePage};
 use super::{cookies, AppState};
 use crate::client_cert::{parse_header_cert, CertRefusal, CertStepOutcome, PeerCertificate};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::Texts;
 
 static CLIENT_CERT_HEADER: OnceLock<axum::http::HeaderName> = OnceLock::new();
 
@@ -32,87 +32,13 @@ pub fn set_client_cert_header(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// This step's texts (kept beside the page; both languages have every field by construction).
-#[derive(Debug)]
-pub struct CertTexts {
-    pub missing: &'static str,
-    pub untrusted: &'static str,
-    pub expired: &'static str,
-    pub revoked: &'static str,
-    pub other_user: &'static str,
-    pub issued_title: &'static str,
-    pub issued_intro: &'static str,
-    pub serial: &'static str,
-    pub password: &'static str,
-    pub password_once: &'static str,
-    pub download: &'static str,
-    pub step_install: &'static str,
-    pub step_again: &'static str,
-    pub download_gone: &'static str,
-}
-
-const EN: CertTexts = CertTexts {
-    missing: "No client certificate was presented. Sign in from a device where your \
-              certificate is installed, and choose it when the browser asks.",
-    untrusted: "The client certificate was not issued by this service (or is not for signing \
-                in). Use the certificate your administrator gave you.",
-    expired: "Your client certificate has expired (or is not valid yet). Ask your administrator \
-              for a new one.",
-    revoked: "Your client certificate has been revoked. Ask your administrator for a new one.",
-    other_user: "This client certificate belongs to another user. Sign in with your own \
-                 certificate.",
-    issued_title: "Your client certificate",
-    issued_intro: "This account signs in with a client certificate, and one has just been \
-                   issued for you. Download it and install it on this device.",
-    serial: "Serial number",
-    password: "Password of the file",
-    password_once: "Write the password down now: it is shown only this once, and the download \
-                    works once within 10 minutes.",
-    download: "Download the certificate (.p12)",
-    step_install: "Open the downloaded file and install it (Windows: Certificate Import Wizard; \
-                   macOS: Keychain; Firefox: Settings, View Certificates, Import), typing the \
-                   password above.",
-    step_again: "Sign in again and choose the certificate when the browser asks.",
-    download_gone: "This download link was used before, has expired, or is unknown. Ask your \
-                    administrator for a certificate.",
-};
-
-const JA: CertTexts = CertTexts {
-    missing: "クライアント証明書が提示されませんでした。証明書をインストールした端末からサインインし、\
-              ブラウザーが尋ねたら証明書を選んでください。",
-    untrusted: "このクライアント証明書は本サービスが発行したもの (またはサインイン用) ではありません。\
-                管理者から受け取った証明書を使ってください。",
-    expired: "クライアント証明書の有効期限が切れています (またはまだ有効ではありません)。\
-              管理者に新しい証明書を依頼してください。",
-    revoked: "クライアント証明書は失効しています。管理者に新しい証明書を依頼してください。",
-    other_user: "このクライアント証明書は別のユーザーのものです。ご自分の証明書でサインインしてください。",
-    issued_title: "クライアント証明書",
-    issued_intro: "このアカウントはクライアント証明書でサインインします。証明書を発行しました。\
-                   ダウンロードしてこの端末にインストールしてください。",
-    serial: "シリアル番号",
-    password: "ファイルのパスワード",
-    password_once: "パスワードを今すぐ控えてください。表示は一度だけで、ダウンロードは 10 分以内に一度だけ可能です。",
-    download: "証明書 (.p12) をダウンロード",
-    step_install: "ダウンロードしたファイルを開いてインストールし (Windows: 証明書のインポート ウィザード、\
-                   macOS: キーチェーン、Firefox: 設定 → 証明書を表示 → インポート)、上記のパスワードを入力します。",
-    step_again: "もう一度サインインし、ブラウザーが尋ねたら証明書を選びます。",
-    download_gone: "このダウンロード リンクは使用済み、期限切れ、または不明です。管理者に証明書を依頼してください。",
-};
-
-fn texts(lang: Lang) -> &'static CertTexts {
-    match lang {
-        Lang::En => &EN,
-        Lang::Ja => &JA,
-    }
-}
-
-fn refusal_text(c: &'static CertTexts, r: CertRefusal) -> &'static str {
+fn refusal_text(t: &'static Texts, r: CertRefusal) -> &'static str {
     match r {
-        CertRefusal::Missing => c.missing,
-        CertRefusal::Untrusted => c.untrusted,
-        CertRefusal::Expired => c.expired,
-        CertRefusal::Revoked => c.revoked,
-        CertRefusal::OtherUser => c.other_user,
+        CertRefusal::Missing => t.cert_missing,
+        CertRefusal::Untrusted => t.cert_untrusted,
+        CertRefusal::Expired => t.cert_expired,
+        CertRefusal::Revoked => t.cert_revoked,
+        CertRefusal::OtherUser => t.cert_other_user,
     }
 }
 
@@ -121,7 +47,6 @@ fn refusal_text(c: &'static CertTexts, r: CertRefusal) -> &'static str {
 struct IssuedPage {
     chrome: Chrome,
     t: &'static Texts,
-    c: &'static CertTexts,
     serial: String,
     password: String,
     download: String,
@@ -197,7 +122,6 @@ pub async fn step(
         .answer_client_certificate(&attempt, presented.as_deref(), Some(&ip))
         .await;
     let t = lang.texts();
-    let c = texts(lang);
     match outcome {
         Ok(CertStepOutcome::Passed | CertStepOutcome::OutOfOrder) => {
             continue_after_step(&state, jar, lang, &uri, &ip).await
@@ -208,7 +132,7 @@ pub async fn step(
                 t,
                 heading: t.error_title,
                 code: r.code(),
-                message: refusal_text(c, r),
+                message: refusal_text(t, r),
                 link: "/login",
                 link_text: t.back_to_sign_in,
             };
@@ -224,9 +148,8 @@ pub async fn step(
             token,
         }) => {
             let page = IssuedPage {
-                chrome: Chrome::new(lang, c.issued_title, &uri),
+                chrome: Chrome::new(lang, t.cert_issued_title, &uri),
                 t,
-                c,
                 serial,
                 password,
                 download: format!("/login/client_certificate/download?token={token}"),
@@ -279,7 +202,7 @@ pub async fn download(
                 t,
                 heading: t.error_title,
                 code: "cert-download-gone",
-                message: texts(lang).download_gone,
+                message: t.cert_download_gone,
                 link: "/login",
                 link_text: t.back_to_sign_in,
             };
