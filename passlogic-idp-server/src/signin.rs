@@ -189,6 +189,17 @@ impl SignIn {
         if self.store.authenticator_key_of(user.id).await?.is_some() {
             out.push(Method::LoginProtect);
         }
+        // A certificate of the private CA that is neither revoked nor past its end (crate::client_cert).
+        let now = self.clock.unix();
+        if self
+            .store
+            .client_certs(self.tenant_id, Some(user.id))
+            .await?
+            .iter()
+            .any(|c| c.revoked_at.is_none() && c.not_after > now)
+        {
+            out.push(Method::ClientCertificate);
+        }
         Ok(out)
     }
 
@@ -219,7 +230,9 @@ impl SignIn {
                 enrolled.push(Method::Biometric);
                 // Every user can take the client-certificate step: it checks the presented
                 // certificate against the store, or issues one (crate::client_cert).
-                enrolled.push(Method::ClientCertificate);
+                if !enrolled.contains(&Method::ClientCertificate) {
+                    enrolled.push(Method::ClientCertificate);
+                }
                 pipeline::offered_combinations(
                     &policy.combinations,
                     &enrolled,

@@ -770,6 +770,25 @@ fn email_sheet_and_admin_api(backend: Backend) {
         .unwrap()
         .to_owned();
     assert!(out.contains("emailed: demo@example.test"), "{out}");
+    // Kept for the sheet, but sealed: the store does not hold it in plain text.
+    let db = match server.pg() {
+        Some(pg) => pg.dump().into_bytes(),
+        None => server.data_dir_bytes(),
+    };
+    assert!(
+        !db.windows(password.len()).any(|w| w == password.as_bytes()),
+        "the sheet password is in the store in plain text"
+    );
+    // `user show` lists the method once the user has an active certificate.
+    let shown = server.user_show("demo");
+    assert!(
+        shown["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "client_certificate"),
+        "{shown}"
+    );
     wait_for_mail(&mails, 1);
     let (rcpt, data) = mails.lock().unwrap()[0].clone();
     assert_eq!(rcpt, ["demo@example.test"]);
