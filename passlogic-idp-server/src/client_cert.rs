@@ -441,7 +441,8 @@ impl SignIn {
             user: user.name.clone(),
             display_name: user.display_name.clone(),
             serial,
-            not_before: row.not_after - crate::ca::CLIENT_CERT_DAYS * 86_400,
+            // As the core's CA writes it: 60 s before the issue, for clock skew.
+            not_before: row.not_after - crate::ca::CLIENT_CERT_DAYS * 86_400 - 60,
             not_after: row.not_after,
             password,
             revoked: row.revoked_at.is_some(),

@@ -528,6 +528,13 @@ fn proxy_header_client_certificate(backend: Backend) {
         "cert-untrusted",
         "garbled header",
     );
+    // An empty header (the proxy had no certificate to pass) is no certificate.
+    let b = proxy_browser(&server, "127.0.0.2", Some(""));
+    expect_refused(
+        &matrix_then_cert_step(&b, &server, "demo"),
+        "cert-missing",
+        "empty header",
+    );
     // A certificate with demo's CN but a serial of ours that is admin's is not demo's: covered
     // above; a certificate whose serial we never recorded (foreign) is refused: covered above.
 

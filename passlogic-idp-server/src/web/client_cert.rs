@@ -79,8 +79,12 @@ async fn presented_certificate(
         .await;
         return None;
     }
-    // A header that is present but not a certificate counts as an untrusted certificate,
-    // not as none: hand the step bytes that fail verification.
+    // An empty header is no certificate (the proxy had none to pass). A header that is present
+    // but not a certificate counts as an untrusted certificate, not as none: hand the step
+    // bytes that fail verification.
+    if value.as_bytes().iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
     Some(
         value
             .to_str()
