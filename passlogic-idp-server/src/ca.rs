@@ -3,10 +3,8 @@
 //! password-protected PKCS#12 (the user's private key is never stored), revocation and the CRL.
 //! The documents are built by [`passlogic_idp_core::ca`].
 //!
-//! Known gaps (not done yet): the TLS listener that requests and checks client certificates
-//! against this CA and CRL, the trusted-proxy certificate header, and the `client_certificate`
-//! sign-in step are a later step; so are distribution by e-mail, download page and printable
-//! sheet. Today: `passlogic-idp cert issue|revoke|list|crl|ca`.
+//! The sign-in step, the TLS listener, the proxy header and the distribution (download page,
+//! e-mail, printable sheet, admin API) live in [`crate::client_cert`] and [`crate::tls`].
 
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;

@@ -184,6 +184,21 @@ pub struct Texts {
     pub back: &'static str,
     // Shared chrome (console and portal).
     pub skip_to_content: &'static str,
+    // Client certificates (issue #8): the client_certificate step and its download page.
+    pub cert_missing: &'static str,
+    pub cert_untrusted: &'static str,
+    pub cert_expired: &'static str,
+    pub cert_revoked: &'static str,
+    pub cert_other_user: &'static str,
+    pub cert_issued_title: &'static str,
+    pub cert_issued_intro: &'static str,
+    pub cert_serial: &'static str,
+    pub cert_password: &'static str,
+    pub cert_password_once: &'static str,
+    pub cert_download: &'static str,
+    pub cert_step_install: &'static str,
+    pub cert_step_again: &'static str,
+    pub cert_download_gone: &'static str,
 }
 
 /// English.
@@ -276,6 +291,30 @@ pub static EN: Texts = Texts {
     new_pin_label: "New PIN",
     back: "Back",
     skip_to_content: "Skip to content",
+    // Client certificates (issue #8): the client_certificate step and its download page.
+    cert_missing: "No client certificate was presented. Sign in from a device where your \
+              certificate is installed, and choose it when the browser asks.",
+    cert_untrusted: "The client certificate was not issued by this service (or is not for signing \
+                in). Use the certificate your administrator gave you.",
+    cert_expired: "Your client certificate has expired (or is not valid yet). Ask your administrator \
+              for a new one.",
+    cert_revoked: "Your client certificate has been revoked. Ask your administrator for a new one.",
+    cert_other_user: "This client certificate belongs to another user. Sign in with your own \
+                 certificate.",
+    cert_issued_title: "Your client certificate",
+    cert_issued_intro: "This account signs in with a client certificate, and one has just been \
+                   issued for you. Download it and install it on this device.",
+    cert_serial: "Serial number",
+    cert_password: "Password of the file",
+    cert_password_once: "Write the password down now: it is shown only this once, and the download \
+                    works once within 10 minutes.",
+    cert_download: "Download the certificate (.p12)",
+    cert_step_install: "Open the downloaded file and install it (Windows: Certificate Import Wizard; \
+                   macOS: Keychain; Firefox: Settings, View Certificates, Import), typing the \
+                   password above.",
+    cert_step_again: "Sign in again and choose the certificate when the browser asks.",
+    cert_download_gone: "This download link was used before, has expired, or is unknown. Ask your \
+                    administrator for a certificate.",
 };
 
 /// Japanese.
@@ -368,6 +407,26 @@ pub static JA: Texts = Texts {
     new_pin_label: "新しいPIN",
     back: "戻る",
     skip_to_content: "本文へ移動",
+    // Client certificates (issue #8): the client_certificate step and its download page.
+    cert_missing: "クライアント証明書が提示されませんでした。証明書をインストールした端末からサインインし、\
+              ブラウザーが尋ねたら証明書を選んでください。",
+    cert_untrusted: "このクライアント証明書は本サービスが発行したもの (またはサインイン用) ではありません。\
+                管理者から受け取った証明書を使ってください。",
+    cert_expired: "クライアント証明書の有効期限が切れています (またはまだ有効ではありません)。\
+              管理者に新しい証明書を依頼してください。",
+    cert_revoked: "クライアント証明書は失効しています。管理者に新しい証明書を依頼してください。",
+    cert_other_user: "このクライアント証明書は別のユーザーのものです。ご自分の証明書でサインインしてください。",
+    cert_issued_title: "クライアント証明書",
+    cert_issued_intro: "このアカウントはクライアント証明書でサインインします。証明書を発行しました。\
+                   ダウンロードしてこの端末にインストールしてください。",
+    cert_serial: "シリアル番号",
+    cert_password: "ファイルのパスワード",
+    cert_password_once: "パスワードを今すぐ控えてください。表示は一度だけで、ダウンロードは 10 分以内に一度だけ可能です。",
+    cert_download: "証明書 (.p12) をダウンロード",
+    cert_step_install: "ダウンロードしたファイルを開いてインストールし (Windows: 証明書のインポート ウィザード、\
+                   macOS: キーチェーン、Firefox: 設定 → 証明書を表示 → インポート)、上記のパスワードを入力します。",
+    cert_step_again: "もう一度サインインし、ブラウザーが尋ねたら証明書を選びます。",
+    cert_download_gone: "このダウンロード リンクは使用済み、期限切れ、または不明です。管理者に証明書を依頼してください。",
 };
 
 #[cfg(test)]

@@ -169,6 +169,7 @@ async fn reseal_all(store: &Store, ring: &Keyring, new: &Kek) -> anyhow::Result<
             "CA key of tenant",
         )?;
         let ldap_rows = crate::ldap::source::reseal_all(store, ring, new).await?;
+        let cert_rows = crate::client_cert::reseal_all(store, ring, new).await?;
         store.replace_matrix_secrets(&resealed).await?;
         store.replace_factor_secrets(&factor_rows).await?;
         store.replace_oidc_key_sets(&oidc_rows).await?;
@@ -176,13 +177,15 @@ async fn reseal_all(store: &Store, ring: &Keyring, new: &Kek) -> anyhow::Result<
         store.replace_radius_secrets(&radius_rows).await?;
         store.replace_ca_keys(&ca_rows).await?;
         store.replace_ldap_passwords(&ldap_rows).await?;
+        let cert_count = crate::client_cert::store_resealed(store, &cert_rows).await?;
         Ok(resealed.len()
             + factor_rows.len()
             + oidc_rows.len()
             + saml_rows.len()
             + radius_rows.len()
             + ca_rows.len()
-            + ldap_rows.len())
+            + ldap_rows.len()
+            + cert_count)
     }
 }
 

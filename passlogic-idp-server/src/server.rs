@@ -43,6 +43,9 @@ pub struct ServeOptions {
     pub scim_delete_users: bool,
     /// Sync every LDAP source this often (seconds); `None`: no schedule.
     pub ldap_sync_interval: Option<u64>,
+    /// The built-in TLS listener, the proxy's client-certificate header, SMTP (client
+    /// certificates, crate::tls).
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// The admin listener's default: the user listener's host with its port + 1 (port 0 stays 0,
@@ -234,6 +237,7 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     }
 
     let scim_signin = signin.clone();
+    let tls_signin = signin.clone();
     let state = AppState {
         trusted_proxies: Arc::new(options.trusted_proxies.clone()),
         signin,
@@ -275,6 +279,25 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             }
         }
     });
+
+    // Client certificates: the proxy header, SMTP for e-mailed certificates, the TLS listener.
+    if let Some(h) = &options.tls.client_cert_header {
+        web::set_client_cert_header(h)?;
+    }
+    match (&options.tls.smtp_url, &options.tls.smtp_from) {
+        (Some(u), Some(f)) => {
+            crate::mail::MailSettings::set_for_serve(crate::mail::MailSettings::from_flags(u, f)?)
+        }
+        (None, None) => {}
+        _ => anyhow::bail!("--smtp-url and --smtp-from go together"),
+    }
+    if let (Some(addr), Some(cert), Some(key)) = (
+        &options.tls.tls_listen,
+        &options.tls.tls_cert,
+        &options.tls.tls_key,
+    ) {
+        crate::tls::start(addr, cert, key, tls_signin, app.clone()).await?;
+    }
 
     println!("ready: {base}");
     tracing::info!(%addr, demo = options.demo, "serving");

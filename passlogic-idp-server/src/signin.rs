@@ -189,6 +189,17 @@ impl SignIn {
         if self.store.authenticator_key_of(user.id).await?.is_some() {
             out.push(Method::LoginProtect);
         }
+        // A certificate of the private CA that is neither revoked nor past its end (crate::client_cert).
+        let now = self.clock.unix();
+        if self
+            .store
+            .client_certs(self.tenant_id, Some(user.id))
+            .await?
+            .iter()
+            .any(|c| c.revoked_at.is_none() && c.not_after > now)
+        {
+            out.push(Method::ClientCertificate);
+        }
         Ok(out)
     }
 
@@ -217,6 +228,11 @@ impl SignIn {
                 enrolled.push(Method::DeviceCookie);
                 // The external face verifier knows its users (crate::face).
                 enrolled.push(Method::Biometric);
+                // Every user can take the client-certificate step: it checks the presented
+                // certificate against the store, or issues one (crate::client_cert).
+                if !enrolled.contains(&Method::ClientCertificate) {
+                    enrolled.push(Method::ClientCertificate);
+                }
                 pipeline::offered_combinations(
                     &policy.combinations,
                     &enrolled,
@@ -313,8 +329,10 @@ impl SignIn {
             let Some(user) = self.user_of(attempt).await? else {
                 return Ok(Next::Step(method));
             };
-            if matches!(method, Method::DeviceCookie | Method::Biometric)
-                || self.enrolled(&user).await?.contains(&method)
+            if matches!(
+                method,
+                Method::DeviceCookie | Method::Biometric | Method::ClientCertificate
+            ) || self.enrolled(&user).await?.contains(&method)
             {
                 return Ok(Next::Step(method));
             }

@@ -108,7 +108,9 @@ impl Method {
             Method::Bingo => &["otp", "swk", "bingo"],
             Method::HardwareToken => &["otp", "hwk"],
             Method::DeviceCookie => &["device"],
-            Method::ClientCertificate => &["x509"],
+            // A PKCS#12 imported into a browser or OS store is a software-held key (RFC 8176
+            // `swk`); `x509` is ours and names the method.
+            Method::ClientCertificate => &["swk", "x509"],
             Method::LoginProtect => &["swk", "unlock"],
             Method::Passkey => &["hwk", "user"],
             Method::Biometric => &["face"],

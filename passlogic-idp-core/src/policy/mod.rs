@@ -83,6 +83,10 @@ pub struct AuthPolicy {
     /// Forward authentication: names of the protected web apps users under this policy may
     /// open (default `None`: every registered app; an empty list: none).
     pub forward_auth_apps: Option<Vec<String>>,
+    /// Client certificates: a user who has never had a certificate and reaches the
+    /// `client_certificate` step (after the other steps) is issued one at once, shown its
+    /// one-time PKCS#12 password and a single-use download link (default false: refused).
+    pub cert_auto_issue: bool,
 }
 
 impl Default for AuthPolicy {
@@ -106,6 +110,7 @@ impl Default for AuthPolicy {
             radius_class: None,
             radius_filter_id: None,
             forward_auth_apps: None,
+            cert_auto_issue: false,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod policies;
 pub mod problem;
 pub mod services;
@@ -108,6 +109,18 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/services/saml-sps", post(services::add_saml_sp))
         .route("/api/v1/audit", get(audit::list))
+        .route(
+            "/api/v1/users/{name}/certificates",
+            get(certificates::list).post(certificates::issue),
+        )
+        .route(
+            "/api/v1/users/{name}/certificates/{serial}",
+            axum::routing::delete(certificates::revoke),
+        )
+        .route(
+            "/api/v1/users/{name}/certificates/{serial}/sheet",
+            get(certificates::sheet),
+        )
         .fallback(not_found)
         .with_state(state)
 }

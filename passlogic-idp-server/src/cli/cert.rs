@@ -11,15 +11,35 @@ use super::Context;
 #[derive(Subcommand, Debug)]
 pub enum CertCommand {
     /// Issue a client certificate for a user as a password-protected PKCS#12 file; prints
-    /// `serial: HEX`. The password is read from standard input (one line).
+    /// `serial: HEX`. The password is read from standard input (one line). With --email, the
+    /// PKCS#12 is e-mailed to the user instead, under a random password that is printed
+    /// (`password: ...`) and kept sealed for the printable sheet (`cert sheet`).
     Issue {
         user: String,
-        /// The PKCS#12 file to write (must not exist).
+        /// The PKCS#12 file to write (must not exist). Required without --email.
+        #[arg(long, required_unless_present = "email")]
+        out: Option<PathBuf>,
+        /// Read the PKCS#12 password from standard input (required without --email).
+        #[arg(long, required_unless_present = "email")]
+        password_stdin: bool,
+        /// E-mail the PKCS#12 to the user's address over SMTP (--smtp-url, --smtp-from).
+        #[arg(long)]
+        email: bool,
+        /// SMTP server, smtp://HOST:PORT (with --email).
+        #[arg(long, env = "PASSLOGIC_SMTP_URL", requires = "email")]
+        smtp_url: Option<String>,
+        /// Sender address (with --email).
+        #[arg(long, env = "PASSLOGIC_SMTP_FROM", requires = "email")]
+        smtp_from: Option<String>,
+    },
+    /// Write the printable sheet (HTML) of a user's certificate; the one-time password is on
+    /// it the first time only. Prints `sheet: FILE`.
+    Sheet {
+        user: String,
+        serial: String,
+        /// The HTML file to write (must not exist).
         #[arg(long)]
         out: PathBuf,
-        /// Read the PKCS#12 password from standard input (required).
-        #[arg(long, required = true)]
-        password_stdin: bool,
     },
     /// Revoke a certificate by serial (hex); prints `revoked: HEX`.
     Revoke { serial: String },
@@ -51,29 +71,80 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 pub async fn run(ctx: &Context, command: CertCommand) -> anyhow::Result<ExitCode> {
     match command {
-        CertCommand::Issue { user, out, .. } => {
+        CertCommand::Issue {
+            user,
+            out,
+            password_stdin,
+            email,
+            smtp_url,
+            smtp_from,
+        } => {
             let u = ctx.user(&user).await?;
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.lines().next().unwrap_or("").to_owned();
-            if password.len() < 8 {
-                eprintln!("error: the PKCS#12 password needs at least 8 characters");
-                return Ok(ExitCode::FAILURE);
+            if let Some(out) = &out {
+                if out.exists() {
+                    eprintln!("error: --out {} exists", out.display());
+                    return Ok(ExitCode::FAILURE);
+                }
             }
-            if out.exists() {
-                eprintln!("error: --out {} exists", out.display());
-                return Ok(ExitCode::FAILURE);
-            }
+            let mail = if email {
+                let (Some(url), Some(from)) = (smtp_url, smtp_from) else {
+                    eprintln!("error: --email needs --smtp-url and --smtp-from");
+                    return Ok(ExitCode::FAILURE);
+                };
+                if u.email.as_deref().is_none_or(str::is_empty) {
+                    eprintln!("error: user {user} has no e-mail address");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Some(crate::mail::MailSettings::from_flags(&url, &from)?)
+            } else {
+                None
+            };
+            let password = if password_stdin {
+                let mut password = String::new();
+                std::io::stdin().read_to_string(&mut password)?;
+                let password = password.lines().next().unwrap_or("").to_owned();
+                if password.len() < 8 {
+                    eprintln!("error: the PKCS#12 password needs at least 8 characters");
+                    return Ok(ExitCode::FAILURE);
+                }
+                password
+            } else {
+                crate::client_cert::new_p12_password()
+            };
             let issued = ctx.signin.issue_client_cert(&u, &password, "cli").await?;
-            let mut o = std::fs::OpenOptions::new();
-            o.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            let mut file = o
-                .open(&out)
-                .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
-            std::io::Write::write_all(&mut file, &issued.pkcs12)?;
+            if let Some(out) = &out {
+                let mut o = std::fs::OpenOptions::new();
+                o.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+                let mut file = o
+                    .open(out)
+                    .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
+                std::io::Write::write_all(&mut file, &issued.pkcs12)?;
+            }
             println!("serial: {}", issued.serial);
+            if let Some(settings) = mail {
+                ctx.signin
+                    .keep_sheet_password(&issued.serial, &password)
+                    .await?;
+                let sent = crate::client_cert::email_certificate(&settings, &u, &issued).await;
+                let outcome = if sent.is_ok() { "success" } else { "failure" };
+                ctx.signin
+                    .audit(ctx.signin.audit_event(
+                        "cli",
+                        "cert.emailed",
+                        &u.name,
+                        outcome,
+                        serde_json::json!({ "serial": issued.serial }),
+                        None,
+                    ))
+                    .await;
+                sent?;
+                println!("emailed: {}", u.email.as_deref().unwrap_or_default());
+                if !password_stdin {
+                    println!("password: {password}");
+                }
+            }
         }
         CertCommand::Revoke { serial } => {
             if ctx.signin.revoke_client_cert(&serial, "cli").await? {
@@ -107,6 +178,27 @@ pub async fn run(ctx: &Context, command: CertCommand) -> anyhow::Result<ExitCode
             let der = ctx.signin.client_crl().await?;
             std::fs::write(&out, pem("X509 CRL", &der))?;
             println!("crl: {}", out.display());
+        }
+        CertCommand::Sheet { user, serial, out } => {
+            let u = ctx.user(&user).await?;
+            if out.exists() {
+                eprintln!("error: --out {} exists", out.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            let Some(facts) = ctx.signin.cert_sheet(&u, &serial, "cli").await? else {
+                eprintln!("error: {user} has no certificate {serial}");
+                return Ok(ExitCode::FAILURE);
+            };
+            let (html, _) = crate::client_cert::render_sheet(&facts)?;
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let mut file = o
+                .open(&out)
+                .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
+            std::io::Write::write_all(&mut file, html.as_bytes())?;
+            println!("sheet: {}", out.display());
         }
         CertCommand::Ca { out } => {
             let (cert, _) = ctx.signin.cert_authority().await?;

@@ -108,6 +108,8 @@ enum Command {
         /// SCIM DELETE of a user removes it (default: deactivates it).
         #[arg(long)]
         scim_delete_users: bool,
+        #[command(flatten)]
+        tls: crate::tls::TlsArgs,
     },
     /// SCIM provisioning client tokens.
     ScimToken {
@@ -333,6 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             csv_drop_interval,
             scim_delete_users,
             ldap_sync_interval,
+            tls,
         } => {
             let default_dir = if demo {
                 demo_dir()
@@ -370,6 +373,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 csv_drop_interval,
                 scim_delete_users,
                 ldap_sync_interval,
+                tls,
             };
             server::serve(settings(default_dir), options).await?;
             ExitCode::SUCCESS

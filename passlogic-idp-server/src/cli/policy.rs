@@ -31,6 +31,10 @@ pub enum PolicyCommand {
         /// Failed answers before the account locks.
         #[arg(long)]
         lockout: Option<u32>,
+        /// Client certificates: issue one at the `client_certificate` step to a user who has
+        /// never had one (download page with a one-time password).
+        #[arg(long)]
+        cert_auto_issue: bool,
     },
     /// Print a policy as JSON.
     Show { name: String },
@@ -80,6 +84,7 @@ pub async fn run_policy(ctx: &Context, command: PolicyCommand) -> anyhow::Result
             pin_with_code,
             no_self_enrolment,
             lockout,
+            cert_auto_issue,
         } => {
             let mut policy = match file {
                 Some(f) => serde_json::from_slice(&std::fs::read(&f)?)?,
@@ -96,6 +101,9 @@ pub async fn run_policy(ctx: &Context, command: PolicyCommand) -> anyhow::Result
             }
             if let Some(n) = lockout {
                 policy.lockout_threshold = n;
+            }
+            if cert_auto_issue {
+                policy.cert_auto_issue = true;
             }
             policy
                 .validate()

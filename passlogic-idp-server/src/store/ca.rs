@@ -155,3 +155,183 @@ impl Store {
         Ok(())
     }
 }
+
+/// A PKCS#12 waiting for its one download (automatic issue at first sign-in).
+#[derive(Debug)]
+pub struct CertDownloadRow {
+    /// Owner.
+    pub user_id: i64,
+    /// Hex serial.
+    pub serial: String,
+    /// The PKCS#12, sealed under the KEK.
+    pub sealed_p12: Vec<u8>,
+}
+
+impl Store {
+    /// One certificate of the tenant by hex serial.
+    pub async fn client_cert(
+        &self,
+        tenant_id: i64,
+        serial: &str,
+    ) -> anyhow::Result<Option<ClientCertRow>> {
+        let row: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT serial, user_id, not_after, revoked_at FROM client_certs \
+             WHERE tenant_id = $1 AND serial = $2",
+        )
+        .bind(tenant_id)
+        .bind(serial)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| ClientCertRow {
+            serial: r.0,
+            user_id: r.1,
+            not_after: r.2,
+            revoked_at: r.3,
+        }))
+    }
+
+    /// A number that changes whenever a certificate of the tenant is revoked (the TLS
+    /// listener rebuilds its CRL when it changes).
+    pub async fn client_cert_revocation_version(&self, tenant_id: i64) -> anyhow::Result<i64> {
+        let (count, last): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MAX(revoked_at), 0) FROM client_certs \
+             WHERE tenant_id = $1 AND revoked_at IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count.wrapping_mul(1_000_003).wrapping_add(last))
+    }
+
+    /// Keeps a certificate's one-time PKCS#12 password (sealed) for its printable sheet.
+    pub async fn set_client_cert_password(
+        &self,
+        tenant_id: i64,
+        serial: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE client_certs SET sealed_password = $3 WHERE tenant_id = $1 AND serial = $2",
+        )
+        .bind(tenant_id)
+        .bind(serial)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes (reads and clears) a certificate's sealed sheet password: at most one caller gets it.
+    pub async fn take_client_cert_password(
+        &self,
+        tenant_id: i64,
+        serial: &str,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut tx = self.pool.begin().await?;
+        let sealed: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT sealed_password FROM client_certs WHERE tenant_id = $1 AND serial = $2",
+        )
+        .bind(tenant_id)
+        .bind(serial)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(Some(sealed)) = sealed else {
+            return Ok(None);
+        };
+        // The compare-and-clear decides who got it when two requests race.
+        let r = sqlx::query(
+            "UPDATE client_certs SET sealed_password = NULL \
+             WHERE tenant_id = $1 AND serial = $2 AND sealed_password IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((r.rows_affected() == 1).then_some(sealed))
+    }
+
+    /// Stores a PKCS#12 for one download.
+    pub async fn add_cert_download(
+        &self,
+        tenant_id: i64,
+        token_hash: &str,
+        row: &CertDownloadRow,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO cert_downloads (token_hash, tenant_id, user_id, serial, sealed_p12, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(tenant_id)
+        .bind(row.user_id)
+        .bind(&row.serial)
+        .bind(&row.sealed_p12)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a download once (deleted as it is read); `None` when unknown, used or expired.
+    pub async fn take_cert_download(
+        &self,
+        tenant_id: i64,
+        token_hash: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<CertDownloadRow>> {
+        let row: Option<(i64, String, Vec<u8>, i64)> = sqlx::query_as(
+            "DELETE FROM cert_downloads WHERE tenant_id = $1 AND token_hash = $2 \
+             RETURNING user_id, serial, sealed_p12, expires_at",
+        )
+        .bind(tenant_id)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .filter(|r| r.3 > now)
+            .map(|(user_id, serial, sealed_p12, _)| CertDownloadRow {
+                user_id,
+                serial,
+                sealed_p12,
+            }))
+    }
+}
+
+impl Store {
+    /// Every sealed sheet password: (tenant, serial, blob) (KEK rotation).
+    pub async fn sealed_cert_passwords(&self) -> anyhow::Result<Vec<(i64, String, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, serial, sealed_password FROM client_certs \
+             WHERE sealed_password IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every waiting download: (token hash, tenant, serial, sealed PKCS#12) (KEK rotation).
+    pub async fn sealed_cert_downloads(
+        &self,
+    ) -> anyhow::Result<Vec<(String, i64, String, Vec<u8>)>> {
+        Ok(
+            sqlx::query_as("SELECT token_hash, tenant_id, serial, sealed_p12 FROM cert_downloads")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Replaces a waiting download's sealed PKCS#12 (KEK rotation).
+    pub async fn replace_cert_download(
+        &self,
+        token_hash: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE cert_downloads SET sealed_p12 = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -41,6 +41,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use admin_api::ApiTokenRow;
 pub use attempts::{AttemptRow, AttemptState};
 pub use audit::AuditEvent;
+pub use ca::CertDownloadRow;
 pub use ca::ClientCertRow;
 pub use devices::{DeviceRow, Registration};
 pub use directory::UserDirectory;
@@ -173,6 +174,7 @@ impl Store {
             "DELETE FROM saml_logouts WHERE expires_at <= $1",
             "DELETE FROM authenticator_pairings WHERE expires_at <= $1",
             "DELETE FROM face_challenges WHERE expires_at <= $1",
+            "DELETE FROM cert_downloads WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

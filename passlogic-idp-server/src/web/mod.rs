@@ -3,6 +3,7 @@
 
 mod account;
 mod assets;
+mod client_cert;
 mod client_ip;
 mod console;
 mod cookies;
@@ -55,6 +56,12 @@ pub struct AppState {
 /// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
 pub fn set_session_cookie_domain(domain: &str) {
     cookies::set_session_domain(domain);
+}
+
+/// Sets the header a trusted proxy passes the client certificate in
+/// (`serve --client-cert-header`), once at start-up.
+pub fn set_client_cert_header(name: &str) -> anyhow::Result<()> {
+    client_cert::set_client_cert_header(name)
 }
 
 /// Options of the router that are not state.
@@ -112,6 +119,11 @@ fn user_routes() -> Router<Arc<AppState>> {
         .route("/login/login_protect", get(login_protect::step))
         .route("/login/biometric", get(face::step))
         .route("/login/biometric/callback", get(face::callback))
+        .route("/login/client_certificate", get(client_cert::step))
+        .route(
+            "/login/client_certificate/download",
+            get(client_cert::download),
+        )
         .route("/authenticator/pair", post(login_protect::pair))
         .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
