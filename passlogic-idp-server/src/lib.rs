@@ -35,3 +35,6 @@ pub mod signin;
 pub mod store;
 pub mod tokens;
 pub mod web;
+// Console configuration (groups & policies, services, audit, first sign-in guides).
+pub mod config_admin;
+pub mod guides;
