@@ -272,7 +272,17 @@ pub async fn audit_service_added(
     subject: &str,
     after: Value,
 ) -> anyhow::Result<()> {
-    audit(store, tenant_id, actor, now, event, subject, Value::Null, after).await
+    audit(
+        store,
+        tenant_id,
+        actor,
+        now,
+        event,
+        subject,
+        Value::Null,
+        after,
+    )
+    .await
 }
 
 #[cfg(test)]

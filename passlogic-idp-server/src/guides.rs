@@ -62,7 +62,12 @@ mod tests {
             "https://idp.example.jp/guide/matrix?lang=ja"
         );
         assert_eq!(
-            guide_url("https://idp.example.jp/", "totp", "en", Some("taro.yamada@example.jp")),
+            guide_url(
+                "https://idp.example.jp/",
+                "totp",
+                "en",
+                Some("taro.yamada@example.jp")
+            ),
             "https://idp.example.jp/guide/totp?lang=en&user=taro.yamada%40example.jp"
         );
         assert_eq!(
@@ -80,6 +85,9 @@ mod tests {
         for m in passlogic_idp_core::pipeline::Method::ALL {
             assert!(METHODS.contains(&m.as_str()), "{m}");
         }
-        assert_eq!(METHODS.len(), passlogic_idp_core::pipeline::Method::ALL.len());
+        assert_eq!(
+            METHODS.len(),
+            passlogic_idp_core::pipeline::Method::ALL.len()
+        );
     }
 }

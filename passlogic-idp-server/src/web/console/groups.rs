@@ -179,7 +179,10 @@ fn spec(form: &NewGroupForm) -> Option<GroupSpec> {
     let priority = if priority.is_empty() {
         100
     } else {
-        priority.parse::<i64>().ok().filter(|p| (0..=1_000_000).contains(p))?
+        priority
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (0..=1_000_000).contains(p))?
     };
     Some(GroupSpec {
         kind: form.kind.trim().to_owned(),
@@ -490,11 +493,7 @@ fn policy_page(
         checked: v.checks.get(name).copied().unwrap_or(false),
     };
     let page = PolicyPage {
-        chrome: ConsoleChrome::new(
-            &admin,
-            Section::Groups,
-            format!("{} {name}", c.pol_title),
-        ),
+        chrome: ConsoleChrome::new(&admin, Section::Groups, format!("{} {name}", c.pol_title)),
         t,
         c,
         name: name.to_owned(),
@@ -520,8 +519,18 @@ fn policy_page(
             number("lockout_threshold", c.pol_lockout, 1, 1000),
             number("device_limit", c.pol_device_limit, 1, 1000),
             number("grid_ttl_secs", c.pol_grid_ttl, 1, 86_400),
-            number("session_lifetime_secs", c.pol_session_lifetime, 1, 31_536_000),
-            number("login_protect_window_secs", c.pol_login_protect_window, 1, 3600),
+            number(
+                "session_lifetime_secs",
+                c.pol_session_lifetime,
+                1,
+                31_536_000,
+            ),
+            number(
+                "login_protect_window_secs",
+                c.pol_login_protect_window,
+                1,
+                3600,
+            ),
         ],
         options: vec![
             check("self_enrolment", c.pol_self_enrolment),
