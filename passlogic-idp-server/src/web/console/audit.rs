@@ -236,7 +236,7 @@ pub fn to_csv(rows: &[AuditRow]) -> anyhow::Result<Vec<u8>> {
             cell(&r.detail),
         ])?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
 /// `GET /console/audit.csv?...`: the filtered events (newest first, at most [`EXPORT_MAX`]).
