@@ -771,3 +771,40 @@ fn audit_log_guides_and_refusals(backend: Backend) {
         .get("/console/audit")
         .expect_see_other("/login", "no session");
 }
+
+/// Chromium: the administrator's pages pass axe-core (WCAG 2.2 A/AA) at desktop width and at
+/// 360 px without horizontal page scroll, the details of an audit event open without script,
+/// and the guide form produces the contract URL.
+#[test]
+fn console_config_in_chromium() {
+    let server = TestServer::start(Backend::Sqlite, &[]);
+    let pattern = server
+        .pattern_of("admin")
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let public = server.base_url().trim_end_matches('/').to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/console_config.py");
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .args([&server.admin_base(), &pattern, &public])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 with selenium is needed: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    eprintln!("{out}");
+    assert!(
+        o.status.success(),
+        "the browser run failed: {}\n{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        line_value(&out, "guide-url"),
+        format!("{public}/guide/passkey?lang=ja&user=hanako")
+    );
+    assert!(out.contains("console-config: ok"), "{out}");
+    assert!(
+        out.contains("axe: guides with a URL at 360 px: ok"),
+        "{out}"
+    );
+}
