@@ -38,3 +38,6 @@ pub mod store;
 pub mod tls;
 pub mod tokens;
 pub mod web;
+// Console configuration (groups & policies, services, audit, first sign-in guides).
+pub mod config_admin;
+pub mod guides;

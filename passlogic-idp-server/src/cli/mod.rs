@@ -582,3 +582,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     Ok(code)
 }
+
+// Shared with the admin console (groups & policies, services).
+pub use policy::parse_combinations;
+pub use sp::fetch_metadata;

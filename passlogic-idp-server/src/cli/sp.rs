@@ -69,7 +69,7 @@ pub enum SpCommand {
 /// verification): status 200, body at most `max` bytes, 10 s timeouts, no redirects followed.
 /// A minimal HTTP/1.1 client (Content-Length, chunked, or read to close) because the server
 /// has no HTTP client dependency with TLS.
-fn fetch_metadata(url: &str, max: usize) -> anyhow::Result<String> {
+pub fn fetch_metadata(url: &str, max: usize) -> anyhow::Result<String> {
     use std::io::{Read, Write};
     use std::net::ToSocketAddrs;
     use std::time::Duration;

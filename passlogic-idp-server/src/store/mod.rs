@@ -191,3 +191,7 @@ impl Store {
 fn flag(v: i64) -> bool {
     v != 0
 }
+
+// The admin console's audit log (filters, keyset paging, CSV export).
+mod audit_search;
+pub use audit_search::{AuditQuery, AuditRow};

@@ -9,6 +9,11 @@
 
 pub mod layout;
 mod users;
+// Groups & policies, services, audit log, first sign-in guides.
+mod audit;
+mod groups;
+mod guides;
+mod services;
 
 use std::sync::Arc;
 
@@ -130,4 +135,22 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/console/users/{name}/action", post(users::action))
         .route("/console/users/{name}/groups", post(users::groups))
+        // Groups & policies, services, audit log, first sign-in guides.
+        .route("/console/groups", get(groups::list).post(groups::create))
+        .route("/console/groups/{name}", post(groups::update))
+        .route("/console/policies", get(groups::policies_index))
+        .route(
+            "/console/policies/{name}",
+            get(groups::policy_show).post(groups::policy_save),
+        )
+        .route(
+            "/console/access-policy",
+            get(groups::access_show).post(groups::access_save),
+        )
+        .route("/console/services", get(services::list))
+        .route("/console/services/saml", post(services::add_saml))
+        .route("/console/services/oidc", post(services::add_oidc))
+        .route("/console/audit", get(audit::list))
+        .route("/console/audit.csv", get(audit::export))
+        .route("/console/guides", get(guides::page))
 }
