@@ -511,6 +511,28 @@ pub fn plan(
     Plan { rows, rejected }
 }
 
+/// Moves the rows that name a group not in `known` to the rejected rows (line order kept):
+/// for callers that must not create groups by accident (the console, unless asked).
+pub fn reject_unknown_groups(plan: &mut Plan, known: &HashSet<String>) {
+    let mut kept = Vec::with_capacity(plan.rows.len());
+    for row in std::mem::take(&mut plan.rows) {
+        let groups = match &row.action {
+            Action::Create(t) | Action::Update { target: t, .. } => t.groups.as_slice(),
+            Action::Unchanged => &[],
+        };
+        match groups.iter().find(|g| !known.contains(*g)) {
+            Some(g) => plan.rejected.push(Rejected {
+                line: row.line,
+                name: row.name.clone(),
+                reason: format!("unknown group {g:?}"),
+            }),
+            None => kept.push(row),
+        }
+    }
+    plan.rows = kept;
+    plan.rejected.sort_by_key(|r| r.line);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
