@@ -7,6 +7,7 @@
 //! unassign with an audit trail.
 
 mod common;
+mod ldap_support;
 
 use std::time::Instant;
 
@@ -18,7 +19,8 @@ both_backends!(
     shift_jis_names_survive,
     refusals_csrf_non_admin_expired_foreign_replayed,
     small_import_shows_notices_that_sign_in,
-    hardware_tokens_import_assign_unassign
+    hardware_tokens_import_assign_unassign,
+    directory_dry_run_and_sync_from_the_console
 );
 
 fn count(page: &Page, key: &str) -> i64 {
@@ -141,10 +143,11 @@ fn broken_rows_are_reported_and_nothing_applies(backend: Backend) {
                nogroup,No Group,ng@example.jp,nowhere\n\
                bademail,Bad Mail,not-an-address,sales\n\
                short,Short\n\
-               good2,Good Two,good2@example.jp,\n";
+               good2,Good Two,good2@example.jp,\n\
+               =1+2,x,x@example.jp,\n";
     let (plan, path) = upload(&admin, "broken.csv", csv.as_bytes(), &[]);
     plan.expect_status(422, "dry run with rejected rows");
-    assert_eq!(counts(&plan).3, 5, "{}", plan.describe());
+    assert_eq!(counts(&plan).3, 6, "{}", plan.describe());
     assert_eq!(plan.count("form[data-apply]"), 0, "no apply button");
     for (line, why) in [
         (3, "name \"bad name!\""),
@@ -184,7 +187,9 @@ fn broken_rows_are_reported_and_nothing_applies(backend: Backend) {
     assert!(e.body.starts_with('\u{feff}'), "BOM for Excel");
     let lines: Vec<&str> = e.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "row,login_name,reason");
-    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    // A cell a spreadsheet would run as a formula is neutralised.
+    assert!(lines[6].starts_with("9,'=1+2,"), "{lines:?}");
     assert!(lines[1].starts_with("3,bad name!,"), "{lines:?}");
     assert!(
         lines[3].starts_with("5,nogroup,") && lines[3].contains("unknown group"),
@@ -199,7 +204,7 @@ fn broken_rows_are_reported_and_nothing_applies(backend: Backend) {
     );
     assert!(report.contains("2,good1,create,"), "{report}");
     assert!(report.contains("8,good2,create,"), "{report}");
-    assert_eq!(report.lines().count(), 8, "{report}");
+    assert_eq!(report.lines().count(), 9, "{report}");
     // With "create missing groups" the unknown group is no longer a reason.
     let (plan, _) = upload(
         &admin,
@@ -207,7 +212,7 @@ fn broken_rows_are_reported_and_nothing_applies(backend: Backend) {
         csv.as_bytes(),
         &[("create_groups", "1")],
     );
-    assert_eq!(counts(&plan).3, 4, "{}", plan.describe());
+    assert_eq!(counts(&plan).3, 5, "{}", plan.describe());
     // A file that cannot be read at all (unknown column): shown, nothing to apply.
     let (plan, path) = upload(&admin, "bad.csv", b"name,colour\nx,red\n", &[]);
     plan.expect_status(422, "bad header");
@@ -533,4 +538,118 @@ fn audit_events(server: &TestServer) -> String {
         .send()
         .and_then(|r| r.text())
         .expect("GET /api/v1/audit")
+}
+
+/// Chromium: sign in on the admin listener, upload through the file input, dry run, apply,
+/// result with notices; axe-core on the import, tokens and directory pages (EN and JA).
+#[test]
+fn console_import_in_chromium() {
+    let server = TestServer::start(Backend::Sqlite, &[]);
+    let file = server.data_dir().join("browser-import.csv");
+    std::fs::write(
+        &file,
+        "name,display_name,email,department\n\
+         aki,Aki Sato,aki@example.jp,Sales\n\
+         ren,Ren Ito,ren@example.jp,Support\n\
+         yui,結衣 山本,yui@example.jp,開発部\n",
+    )
+    .unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/console_import.py");
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .args([
+            server.admin_base().as_str(),
+            &pattern_csv(&server.pattern_of("admin")),
+            file.to_str().unwrap(),
+            "3",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 with selenium is needed: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "the browser test failed: {}\n{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("console-import-browser: ok"), "{out}");
+    let u = server.user_show("yui");
+    assert_eq!(u["display_name"], "結衣 山本", "{u}");
+}
+
+fn directory_dry_run_and_sync_from_the_console(backend: Backend) {
+    use ldap_support::{add_source, person_ldif, Slapd, SUFFIX, SYNC_DN, SYNC_PW};
+    let slapd = Slapd::start();
+    let work = tempfile::tempdir().unwrap();
+    let mut ldif = format!(
+        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
+         dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: {SYNC_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+         cn: sync\nuserPassword: {SYNC_PW}\n\n"
+    );
+    for i in 1..=20 {
+        ldif.push_str(&person_ldif(i));
+    }
+    slapd.admin("ldapadd", &ldif, work.path());
+    let server = TestServer::start(backend, &[]);
+    let admin = server.console_browser();
+    let p = admin.get("/console/directory");
+    p.expect_status(200, "directory page without sources");
+    assert_eq!(p.count("[data-no-sources]"), 1, "{}", p.describe());
+    add_source(&server, &slapd.url);
+    let p = admin.get("/console/directory");
+    assert_eq!(p.count("section[data-source=corp]"), 1, "{}", p.describe());
+    assert!(!p.body.contains(SYNC_PW), "bind password shown");
+    assert!(p.body.contains(SYNC_DN));
+    // Without CSRF, an unknown source, an unknown button: refused.
+    admin
+        .post_form_raw("/console/directory/corp/run", &[("op", "sync")])
+        .expect_status(403, "sync without CSRF");
+    admin
+        .post_form("/console/directory/nope/run", &[("op", "sync")])
+        .expect_status(404, "unknown source");
+    admin.get("/console/directory");
+    admin
+        .post_form("/console/directory/corp/run", &[("op", "everything")])
+        .expect_status(400, "unknown op");
+    assert!(server.cli(&["user", "show", "user0001"]).status.code() != Some(0));
+    // Dry run: the change list, nothing stored.
+    admin.get("/console/directory");
+    let p = admin.post_form("/console/directory/corp/run", &[("op", "dry_run")]);
+    p.expect_status(200, "dry run");
+    assert_eq!(p.count("[data-dry-run]"), 1, "{}", p.describe());
+    assert_eq!(count(&p, "created"), 20, "{}", p.describe());
+    assert!(p.body.contains("data-entries=\"20\""), "{}", p.describe());
+    let changes = {
+        let html = p.html();
+        let sel = scraper::Selector::parse("pre[data-changes]").unwrap();
+        html.select(&sel)
+            .next()
+            .expect("change list")
+            .text()
+            .collect::<String>()
+    };
+    assert_eq!(changes.lines().count(), 20, "{changes}");
+    assert!(changes.contains("user0007"), "{changes}");
+    assert!(server.cli(&["user", "show", "user0001"]).status.code() != Some(0));
+    // Sync now: the counts, the users exist.
+    admin.get("/console/directory");
+    let p = admin.post_form("/console/directory/corp/run", &[("op", "sync")]);
+    p.expect_status(200, "sync");
+    assert_eq!(p.count("[data-dry-run]"), 0);
+    assert_eq!(count(&p, "created"), 20, "{}", p.describe());
+    let u = server.user_show("user0003");
+    assert_eq!(u["email"], "user0003@example.org", "{u}");
+    // Again: nothing to change.
+    admin.get("/console/directory");
+    let p = admin.post_form("/console/directory/corp/run", &[("op", "sync")]);
+    assert_eq!(count(&p, "unchanged"), 20, "{}", p.describe());
+    assert_eq!(count(&p, "created"), 0);
+    // The runs are listed, newest first.
+    let p = admin.get("/console/directory");
+    assert_eq!(p.count("tr[data-run=success]"), 3, "{}", p.describe());
+    let audit = audit_events(&server);
+    assert!(
+        audit.contains("ldap") && audit.contains("console:admin"),
+        "{audit}"
+    );
 }

@@ -638,4 +638,26 @@ mod tests {
         assert!(r.is_empty());
         assert_eq!(w[0].attributes["employee-no"].as_deref(), Some("42"));
     }
+
+    #[test]
+    fn unknown_groups_can_be_rejected() {
+        let c = CurrentUser {
+            id: 1,
+            name: "a".into(),
+            display_name: "A".into(),
+            enabled: true,
+            groups: vec!["old".into()],
+            ..CurrentUser::default()
+        };
+        let mut p = plan_of(
+            "name,groups\nx,sales\ny,sales;ghost\na,old\nbad name,\n",
+            &[c],
+        );
+        let known: HashSet<String> = ["sales".to_owned(), "old".to_owned()].into();
+        reject_unknown_groups(&mut p, &known);
+        assert_eq!(p.counts(), (1, 0, 1, 2));
+        assert_eq!(p.rejected[0].line, 3);
+        assert_eq!(p.rejected[0].reason, "unknown group \"ghost\"");
+        assert_eq!(p.rejected[1].line, 5);
+    }
 }

@@ -375,12 +375,23 @@ pub async fn show(
     plan_page(admin, StatusCode::OK, &id, &u, &outcome)
 }
 
+/// A cell as a spreadsheet may safely open it: text that a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@`, tab, CR first, as OWASP's "CSV injection" lists) gets a leading `'`.
+/// The rejected rows echo whatever the uploaded file held.
+fn safe_cell(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    }
+}
+
 /// A CSV download with a UTF-8 BOM (so Excel reads it as UTF-8).
 fn csv_download(file_name: &str, header: &[&str], rows: Vec<Vec<String>>) -> Response {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record(header);
     for r in rows {
-        let _ = w.write_record(&r);
+        let _ = w.write_record(r.iter().map(|c| safe_cell(c)));
     }
     let body = w.into_inner().unwrap_or_default();
     (
