@@ -245,7 +245,7 @@ pub async fn run(
             new_users.push(NewUserNotice {
                 name: name.to_owned(),
                 display_name: display.get(name).copied().unwrap_or(name).to_owned(),
-                grid: policy.grid.clone(),
+                grid: policy.grid,
                 pattern: pattern.clone(),
                 notice,
             });

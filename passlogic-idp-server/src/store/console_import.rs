@@ -68,6 +68,7 @@ impl std::fmt::Debug for ImportUpload {
     }
 }
 
+type RunTuple = (i64, i64, String, i64, i64, i64, i64, i64);
 type UploadTuple = (i64, i64, i64, i64, String, String, String, Vec<u8>);
 
 impl Store {
@@ -174,7 +175,7 @@ impl Store {
         source_id: i64,
         limit: i64,
     ) -> anyhow::Result<Vec<LdapRunRow>> {
-        let rows: Vec<(i64, i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<RunTuple> = sqlx::query_as(
             "SELECT started_at, dry_run, outcome, created, updated, disabled, deleted, \
              unchanged FROM ldap_sync_runs WHERE source_id = $1 \
              ORDER BY started_at DESC, id DESC LIMIT $2",
