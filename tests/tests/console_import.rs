@@ -119,6 +119,13 @@ fn hundred_thousand_rows_dry_run_apply_and_reimport(backend: Backend) {
         apply.as_millis(),
         redry.as_millis()
     );
+    for l in server
+        .log()
+        .lines()
+        .filter(|l| l.contains("csv import") || l.contains("console import"))
+    {
+        eprintln!("  server: {}", l.trim());
+    }
     // Seconds, not minutes (a debug build on a shared 2-core machine: generous bound).
     for (what, d) in [("dry run", dry), ("apply", apply), ("re-import", redry)] {
         assert!(d.as_secs() < 120, "{what} took {d:?}");
@@ -518,6 +525,30 @@ fn hardware_tokens_import_assign_unassign(backend: Backend) {
         assert!(audit.contains(e), "{e}: {audit}");
     }
     assert!(audit.contains("console:admin"), "{audit}");
+    // PSKC (RFC 6030 figure 7, PBKDF2): a wrong password imports nothing, the right one the
+    // token; the password is nowhere in the audit trail.
+    let pskc = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/pskc/rfc6030-figure7-pbkdf2.xml"
+    ))
+    .unwrap();
+    admin.get("/console/tokens");
+    let p = admin.post_multipart(
+        "/console/tokens/import",
+        &[("format", "pskc"), ("password", "wrong-password")],
+        Some(("file", "tokens.pskc", &pskc)),
+    );
+    p.expect_status(422, "PSKC with a wrong password");
+    assert!(!server.cli_ok(&["token", "list"]).contains("987654321"));
+    let p = admin.post_multipart(
+        "/console/tokens/import",
+        &[("format", "pskc"), ("password", "qwerty")],
+        Some(("file", "tokens.pskc", &pskc)),
+    );
+    p.expect_see_other("/console/tokens", "PSKC import");
+    assert!(server.cli_ok(&["token", "list"]).contains("987654321"));
+    let audit = audit_events(&server);
+    assert!(!audit.contains("qwerty"), "password audited: {audit}");
 }
 
 /// The audit trail through the admin REST API (as console_users.rs reads it).

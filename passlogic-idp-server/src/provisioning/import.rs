@@ -36,6 +36,9 @@ pub struct ImportOptions {
     pub reject_unknown_groups: bool,
     /// The audit event of an applied import (empty: `user.import`).
     pub audit_event: String,
+    /// Render at most this many notices (the first new users in file order; 0: all). The
+    /// other new users' patterns are sealed and never shown, as for CSV drops.
+    pub notice_limit: usize,
     /// Extra audit detail merged into the event (e.g. the console's `source_ip`, `sha256`).
     pub audit_extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -232,7 +235,8 @@ pub async fn run(
             &policy.pattern_rules,
             &mut rand::rngs::OsRng,
         );
-        if let Some(out) = notices.as_mut() {
+        let room = options.notice_limit == 0 || new_users.len() < options.notice_limit;
+        if let Some(out) = notices.as_mut().filter(|_| room) {
             let notice = matrix::render_notice(&policy.grid, &pattern)
                 .map_err(|e| anyhow::anyhow!("initial pattern notice: {e}"))?;
             out.push_str(&format!(

@@ -225,6 +225,7 @@ fn import_options(admin: &Admin, u: &ImportUpload, dry_run: bool) -> ImportOptio
             _ => None,
         },
         want_notices: !dry_run,
+        notice_limit: NOTICE_CAP,
         actor: admin.actor(),
         source: u.file_name.clone(),
         reject_unknown_groups: !o.create_groups,
@@ -593,7 +594,7 @@ pub async fn apply(
         }
     };
     let (created, changed, unchanged, _) = report.plan.counts();
-    let notices_not_shown = report.new_users.len().saturating_sub(NOTICE_CAP);
+    let notices_not_shown = created.saturating_sub(report.new_users.len());
     let notices = report
         .new_users
         .iter()
