@@ -20,6 +20,7 @@ pub mod eam_service;
 pub mod face;
 pub mod factors;
 pub mod forward_auth;
+pub mod hw_tokens;
 pub mod i18n;
 pub mod keys;
 pub mod ldap;

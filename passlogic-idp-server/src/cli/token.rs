@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use passlogic_idp_core::factor::otp::{self, HotpState, OtpAlgorithm, OtpSecret};
-use passlogic_idp_core::factor::token_import::{self, TokenKind, TokenSeed};
+use passlogic_idp_core::factor::token_import::{self, TokenSeed};
 
 /// How far ahead `token resync` searches for the two codes.
 const RESYNC_WINDOW: u64 = 1_000;
@@ -49,20 +49,7 @@ pub enum TokenCommand {
 }
 
 fn seal_seed(ctx: &Context, seed: &TokenSeed) -> NewToken {
-    let (kind, period, counter) = match seed.kind {
-        TokenKind::Hotp { counter } => ("hotp", 0, i64::try_from(counter).unwrap_or(i64::MAX)),
-        TokenKind::Totp { period_secs } => ("totp", i64::from(period_secs), 0),
-    };
-    let aad = secrets::token_aad(ctx.tenant_id, &seed.serial);
-    NewToken {
-        serial: seed.serial.clone(),
-        kind: kind.to_owned(),
-        secret: secrets::seal_bytes(&ctx.keyring, &aad, seed.secret.as_bytes()),
-        algorithm: seed.algorithm.as_str().to_owned(),
-        digits: i64::from(seed.digits),
-        period,
-        counter,
-    }
+    crate::hw_tokens::seal_seed(&ctx.keyring, ctx.tenant_id, seed)
 }
 
 pub async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<ExitCode> {

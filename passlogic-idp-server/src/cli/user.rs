@@ -451,6 +451,7 @@ async fn import(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        ..ImportOptions::default()
     };
     let started = std::time::Instant::now();
     let report = import::run(

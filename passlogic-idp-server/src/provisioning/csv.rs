@@ -511,6 +511,28 @@ pub fn plan(
     Plan { rows, rejected }
 }
 
+/// Moves the rows that name a group not in `known` to the rejected rows (line order kept):
+/// for callers that must not create groups by accident (the console, unless asked).
+pub fn reject_unknown_groups(plan: &mut Plan, known: &HashSet<String>) {
+    let mut kept = Vec::with_capacity(plan.rows.len());
+    for row in std::mem::take(&mut plan.rows) {
+        let groups = match &row.action {
+            Action::Create(t) | Action::Update { target: t, .. } => t.groups.as_slice(),
+            Action::Unchanged => &[],
+        };
+        match groups.iter().find(|g| !known.contains(*g)) {
+            Some(g) => plan.rejected.push(Rejected {
+                line: row.line,
+                name: row.name.clone(),
+                reason: format!("unknown group {g:?}"),
+            }),
+            None => kept.push(row),
+        }
+    }
+    plan.rows = kept;
+    plan.rejected.sort_by_key(|r| r.line);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,5 +637,27 @@ mod tests {
         let (w, r) = parse("name,attr.employee-no\nx,42\n").unwrap();
         assert!(r.is_empty());
         assert_eq!(w[0].attributes["employee-no"].as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn unknown_groups_can_be_rejected() {
+        let c = CurrentUser {
+            id: 1,
+            name: "a".into(),
+            display_name: "A".into(),
+            enabled: true,
+            groups: vec!["old".into()],
+            ..CurrentUser::default()
+        };
+        let mut p = plan_of(
+            "name,groups\nx,sales\ny,sales;ghost\na,old\nbad name,\n",
+            &[c],
+        );
+        let known: HashSet<String> = ["sales".to_owned(), "old".to_owned()].into();
+        reject_unknown_groups(&mut p, &known);
+        assert_eq!(p.counts(), (1, 0, 1, 2));
+        assert_eq!(p.rejected[0].line, 3);
+        assert_eq!(p.rejected[0].reason, "unknown group \"ghost\"");
+        assert_eq!(p.rejected[1].line, 5);
     }
 }

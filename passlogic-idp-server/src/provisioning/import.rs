@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use passlogic_idp_core::factor::matrix::{self, MatrixSecret};
+use passlogic_idp_core::factor::matrix::{self, GridSpec, MatrixSecret, Pattern};
 use passlogic_idp_core::policy::AuthPolicy;
 use passlogic_idp_core::seal::Keyring;
 use serde_json::json;
@@ -31,6 +31,38 @@ pub struct ImportOptions {
     pub actor: String,
     /// What the audit event names as its subject (the file name).
     pub source: String,
+    /// Reject rows naming a group that does not exist (the console's default) instead of
+    /// creating it (the CLI's and drops' behaviour).
+    pub reject_unknown_groups: bool,
+    /// The audit event of an applied import (empty: `user.import`).
+    pub audit_event: String,
+    /// Render at most this many notices (the first new users in file order; 0: all). The
+    /// other new users' patterns are sealed and never shown, as for CSV drops.
+    pub notice_limit: usize,
+    /// Extra audit detail merged into the event (e.g. the console's `source_ip`, `sha256`).
+    pub audit_extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A new user's initial pattern, for a printable notice (only when notices were asked for).
+pub struct NewUserNotice {
+    /// Sign-in name.
+    pub name: String,
+    /// Name shown on pages.
+    pub display_name: String,
+    /// The grid of the user's policy.
+    pub grid: GridSpec,
+    /// The initial pattern.
+    pub pattern: Pattern,
+    /// The text notice.
+    pub notice: String,
+}
+
+impl std::fmt::Debug for NewUserNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserNotice")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The outcome of one import.
@@ -42,6 +74,8 @@ pub struct ImportReport {
     pub applied: bool,
     /// `user: NAME` / `initial-pattern:` / `notice:` blocks of the new users, when asked for.
     pub notices: Option<String>,
+    /// The same, structured (file order), when asked for.
+    pub new_users: Vec<NewUserNotice>,
 }
 
 impl ImportReport {
@@ -121,7 +155,16 @@ pub async fn run(
         })
         .collect();
     let loaded_at = started.elapsed();
-    let plan = csv::plan(wanted, rejected, &current);
+    let mut plan = csv::plan(wanted, rejected, &current);
+    if options.reject_unknown_groups {
+        let known = store
+            .list_groups(tenant_id)
+            .await?
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        csv::reject_unknown_groups(&mut plan, &known);
+    }
     tracing::info!(
         parse_ms = parsed_at.as_millis() as u64,
         load_ms = (loaded_at - parsed_at).as_millis() as u64,
@@ -133,6 +176,7 @@ pub async fn run(
             plan,
             applied: false,
             notices: None,
+            new_users: Vec::new(),
         });
     }
 
@@ -176,6 +220,11 @@ pub async fn run(
         }
     }
     let mut notices = options.want_notices.then(String::new);
+    let mut new_users = Vec::new();
+    let display: HashMap<&str, &str> = creates
+        .iter()
+        .map(|u| (u.name.as_str(), u.display_name.as_str()))
+        .collect();
     let seal = |id: i64, name: &str| -> anyhow::Result<Vec<u8>> {
         let policy = policy_of
             .get(name)
@@ -186,7 +235,8 @@ pub async fn run(
             &policy.pattern_rules,
             &mut rand::rngs::OsRng,
         );
-        if let Some(out) = notices.as_mut() {
+        let room = options.notice_limit == 0 || new_users.len() < options.notice_limit;
+        if let Some(out) = notices.as_mut().filter(|_| room) {
             let notice = matrix::render_notice(&policy.grid, &pattern)
                 .map_err(|e| anyhow::anyhow!("initial pattern notice: {e}"))?;
             out.push_str(&format!(
@@ -196,6 +246,13 @@ pub async fn run(
             for line in notice.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
+            new_users.push(NewUserNotice {
+                name: name.to_owned(),
+                display_name: display.get(name).copied().unwrap_or(name).to_owned(),
+                grid: policy.grid,
+                pattern: pattern.clone(),
+                notice,
+            });
         }
         let secret = MatrixSecret {
             pattern,
@@ -203,6 +260,11 @@ pub async fn run(
         };
         Ok(secrets::seal_matrix(ring, tenant_id, id, &secret))
     };
+    let order: HashMap<String, usize> = creates
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.name.clone(), i))
+        .collect();
     let apply_start = std::time::Instant::now();
     if !creates.is_empty() || !updates.is_empty() {
         store
@@ -214,19 +276,30 @@ pub async fn run(
         "csv import applied"
     );
     let (c, u, n, _) = plan.counts();
+    let mut detail = json!({ "created": c, "updated": u, "unchanged": n });
+    if let Some(d) = detail.as_object_mut() {
+        d.extend(options.audit_extra.clone());
+    }
+    let event = if options.audit_event.is_empty() {
+        "user.import"
+    } else {
+        options.audit_event.as_str()
+    };
     admin::audit(
         store,
         now,
         tenant_id,
         &options.actor,
-        "user.import",
+        event,
         &options.source,
-        json!({ "created": c, "updated": u, "unchanged": n }),
+        detail,
     )
     .await?;
+    new_users.sort_by_key(|n| order.get(n.name.as_str()).copied().unwrap_or(usize::MAX));
     Ok(ImportReport {
         plan,
         applied: true,
         notices,
+        new_users,
     })
 }

@@ -1344,3 +1344,90 @@ impl Drop for PrivatePostgres {
         let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
     }
 }
+
+// Multipart uploads (console CSV import, token import): the body is built here rather than
+// through reqwest's `multipart` feature, which the workspace does not enable.
+impl Browser {
+    /// POST `multipart/form-data` exactly as given: text `fields`, then one file part
+    /// (`field`, `file_name`, bytes) when given. No CSRF added.
+    pub fn post_multipart_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> Page {
+        let boundary = format!("----pl-test-{}", random_hex());
+        let mut body: Vec<u8> = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((field, name, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; \
+                     filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.finish(
+            format!("POST {path} (multipart)"),
+            self.client
+                .post(self.abs(path))
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .timeout(Duration::from_secs(600))
+                .body(body)
+                .send(),
+        )
+    }
+
+    /// [`Browser::post_multipart_raw`] with the `csrf` field of the last page seen first.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> Page {
+        let csrf = self.csrf().unwrap_or_default();
+        let mut v: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        v.extend_from_slice(fields);
+        self.post_multipart_raw(path, &v, file)
+    }
+
+    /// GET with a long timeout (pages that work through a large upload).
+    pub fn get_slow(&self, path: &str) -> Page {
+        self.finish(
+            format!("GET {path}"),
+            self.client
+                .get(self.abs(path))
+                .timeout(Duration::from_secs(600))
+                .send(),
+        )
+    }
+
+    /// POST a form (with the last page's `csrf`) with a long timeout.
+    pub fn post_form_slow(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf().unwrap_or_default();
+        let mut v: Vec<(&str, &str)> = fields.to_vec();
+        v.push(("csrf", csrf.as_str()));
+        self.finish(
+            format!("POST {path}"),
+            self.client
+                .post(self.abs(path))
+                .timeout(Duration::from_secs(600))
+                .form(&v)
+                .send(),
+        )
+    }
+}

@@ -7,6 +7,9 @@
 //! One module per section; [`layout`] holds the chrome every page shares (header menu, language
 //! switch, sign-out).
 
+mod directory;
+mod hw_tokens;
+mod import;
 pub mod layout;
 mod users;
 // Groups & policies, services, audit log, first sign-in guides.
@@ -153,4 +156,21 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/audit", get(audit::list))
         .route("/console/audit.csv", get(audit::export))
         .route("/console/guides", get(guides::page))
+        // CSV import, hardware tokens, directory sync (web/console/import.rs, hw_tokens.rs,
+        // directory.rs). Only the upload route takes large bodies.
+        .route(
+            "/console/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+        )
+        .route("/console/import/{id}", get(import::show))
+        .route("/console/import/{id}/apply", post(import::apply))
+        .route("/console/import/{id}/errors.csv", get(import::errors_csv))
+        .route("/console/import/{id}/report.csv", get(import::report_csv))
+        .route("/console/tokens", get(hw_tokens::list))
+        .route("/console/tokens/import", post(hw_tokens::import))
+        .route("/console/tokens/assign", post(hw_tokens::assign))
+        .route("/console/directory", get(directory::list))
+        .route("/console/directory/{name}/run", post(directory::run))
 }
