@@ -35,3 +35,5 @@ pub mod signin;
 pub mod store;
 pub mod tokens;
 pub mod web;
+// Passkeys (WebAuthn).
+pub mod passkeys;

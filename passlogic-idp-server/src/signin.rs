@@ -189,6 +189,10 @@ impl SignIn {
         if self.store.authenticator_key_of(user.id).await?.is_some() {
             out.push(Method::LoginProtect);
         }
+        // Passkeys (WebAuthn): enrolled once the user registered one (crate::passkeys).
+        if !self.store.passkeys(user.id).await?.is_empty() {
+            out.push(Method::Passkey);
+        }
         Ok(out)
     }
 

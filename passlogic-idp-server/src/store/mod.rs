@@ -29,6 +29,8 @@ mod saml;
 mod scim;
 mod seed;
 mod sessions;
+// Passkeys (WebAuthn).
+mod passkeys;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -56,6 +58,8 @@ pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
+// Passkeys (WebAuthn).
+pub use passkeys::PasskeyRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -171,6 +175,7 @@ impl Store {
             "DELETE FROM saml_logouts WHERE expires_at <= $1",
             "DELETE FROM authenticator_pairings WHERE expires_at <= $1",
             "DELETE FROM face_challenges WHERE expires_at <= $1",
+            "DELETE FROM passkey_challenges WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

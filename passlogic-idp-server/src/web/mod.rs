@@ -13,7 +13,9 @@ mod forward;
 mod login;
 mod login_protect;
 mod oidc;
+// Passkeys (WebAuthn).
 mod pages;
+mod passkey;
 mod saml;
 mod session;
 mod steps;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
     /// The external face verifier (`serve --face-verifier-url`), if configured.
     pub face: Option<Arc<crate::face::FaceSetup>>,
+    /// Passkeys: the WebAuthn relying party (RP ID = host of the public URL).
+    pub passkey_rp: Arc<passlogic_idp_core::factor::webauthn::RelyingParty>,
 }
 
 /// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
@@ -89,6 +93,15 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/login/login_protect", get(login_protect::step))
         .route("/login/biometric", get(face::step))
         .route("/login/biometric/callback", get(face::callback))
+        // Passkeys (WebAuthn).
+        .route(
+            "/login/passkey",
+            get(passkey::step_page).post(passkey::step_submit),
+        )
+        .route("/account/passkeys", get(passkey::list_page))
+        .route("/account/passkeys/register", post(passkey::register))
+        .route("/account/passkeys/remove", post(passkey::remove))
+        .route("/static/passkey.js", get(assets::passkey_js))
         .route("/authenticator/pair", post(login_protect::pair))
         .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
