@@ -128,7 +128,10 @@ impl Soft {
 
     /// `RegistrationResponseJSON` for creation options, attestation `none`.
     fn register(&self, options: &Value) -> String {
-        assert_eq!(options["authenticatorSelection"]["userVerification"], "required");
+        assert_eq!(
+            options["authenticatorSelection"]["userVerification"],
+            "required"
+        );
         let client = self.client_data("webauthn.create", options["challenge"].as_str().unwrap());
         let mut att = vec![0xa3];
         att.extend(cbor_text("fmt"));
@@ -185,10 +188,18 @@ fn register(server: &TestServer, user: &str, soft: &Soft) -> Value {
     assert_eq!(options["user"]["name"], user);
     let r = b.post_form(
         "/account/passkeys/register",
-        &[("credential", &soft.register(&options)), ("label", "laptop")],
+        &[
+            ("credential", &soft.register(&options)),
+            ("label", "laptop"),
+        ],
     );
     r.expect_status(200, "registration");
-    assert_eq!(r.count("[data-status=\"passkey-registered\"]"), 1, "{}", r.describe());
+    assert_eq!(
+        r.count("[data-status=\"passkey-registered\"]"),
+        1,
+        "{}",
+        r.describe()
+    );
     assert_eq!(r.count("tr[data-passkey-id]"), 1);
     options
 }
@@ -215,10 +226,16 @@ fn refused(server: &TestServer, b: &Browser, credential: &str, reason: &str) {
     let before = server.log().matches(reason).count();
     let r = b.post_form("/login/passkey", &[("credential", credential)]);
     r.expect_status(403, reason);
-    assert_eq!(r.count("[data-error=\"passkey-refused\"]"), 1, "{}", r.describe());
+    assert_eq!(
+        r.count("[data-error=\"passkey-refused\"]"),
+        1,
+        "{}",
+        r.describe()
+    );
     assert!(b.session_json().is_none(), "no session after {reason}");
     // The attempt is over: the step page sends the browser back to the start.
-    b.get("/login/passkey").expect_see_other("/login", "attempt ended");
+    b.get("/login/passkey")
+        .expect_see_other("/login", "attempt ended");
     assert!(
         server.log().matches(reason).count() > before,
         "audit trail names {reason}:\n{}",
@@ -242,7 +259,11 @@ fn register_and_sign_in(backend: Backend) {
 
     let (b, options) = at_passkey_step(&server, "demo");
     assert_eq!(options["rpId"], soft.rp_id.as_str());
-    assert_eq!(options["allowCredentials"], json!([]), "no user enumeration");
+    assert_eq!(
+        options["allowCredentials"],
+        json!([]),
+        "no user enumeration"
+    );
     let cred = soft.assert(&options, Some(&handle_of(&reg)));
     let r = b.post_form("/login/passkey", &[("credential", &cred)]);
     r.expect_see_other("/", "passkey accepted");
@@ -261,12 +282,21 @@ fn register_and_sign_in(backend: Backend) {
     let id = list.split('\t').next().unwrap().to_owned();
     let r = b.post_form("/account/passkeys/remove", &[("id", &id)]);
     r.expect_status(200, "removal");
-    assert_eq!(r.count("[data-status=\"passkey-removed\"]"), 1, "{}", page.describe());
+    assert_eq!(
+        r.count("[data-status=\"passkey-removed\"]"),
+        1,
+        "{}",
+        page.describe()
+    );
     assert_eq!(server.cli_ok(&["passkey", "list", "demo"]), "");
     let b3 = server.browser();
     let grid = b3.start_login("demo");
     let r = b3.submit_otp(&grid.answer(&server.pattern_of("demo")));
-    assert_ne!(r.location_path().as_deref(), Some("/"), "no passkey, no session");
+    assert_ne!(
+        r.location_path().as_deref(),
+        Some("/"),
+        "no passkey, no session"
+    );
     assert!(b3.session_json().is_none());
 }
 
@@ -332,7 +362,12 @@ fn hostile_assertions(backend: Backend) {
 
     // admin presents demo's credential: it is not theirs.
     let (b, o) = at_passkey_step(&server, "admin");
-    refused(&server, &b, &soft.assert(&o, None), "credential_of_another_user");
+    refused(
+        &server,
+        &b,
+        &soft.assert(&o, None),
+        "credential_of_another_user",
+    );
 
     // An answer to another attempt's challenge (issued to demo's browser, posted in admin's).
     let (_demo_b, demo_o) = at_passkey_step(&server, "demo");
@@ -373,7 +408,12 @@ fn registration_and_admin(backend: Backend) {
         &[("credential", &lazy.register(&options_of(&page, "create")))],
     );
     r.expect_status(400, "registration without UV");
-    assert_eq!(r.count("[data-error=\"passkey-user_not_verified\"]"), 1, "{}", r.describe());
+    assert_eq!(
+        r.count("[data-error=\"passkey-user_not_verified\"]"),
+        1,
+        "{}",
+        r.describe()
+    );
 
     let page = b.get("/account/passkeys");
     let good = soft.register(&options_of(&page, "create"));
@@ -545,7 +585,10 @@ fn passkeys_in_chromium(backend: Backend) {
         "refused-without-uv: demo",
         "refused-other-user: admin",
     ] {
-        assert!(out.lines().any(|l| l == line), "missing {line:?} in:\n{out}");
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing {line:?} in:\n{out}"
+        );
     }
     // Chromium's client refuses an authenticator that cannot verify the user when
     // verification is required; had it sent the assertion, the IdP would refuse it.
