@@ -434,7 +434,7 @@ fn check_client_data(
     if !bool::from(c.challenge.ct_eq(expected_challenge)) {
         return Err(WebauthnError::ChallengeMismatch);
     }
-    if !rp.origins.iter().any(|o| *o == c.origin) {
+    if !rp.origins.contains(&c.origin) {
         return Err(WebauthnError::OriginMismatch(
             c.origin.chars().take(200).collect(),
         ));
