@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::{Backend, Browser, Page, TestServer};
+use common::{Backend, Browser, Node, Page, TestServer};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
@@ -603,3 +603,69 @@ fn passkeys_in_chromium(backend: Backend) {
 }
 
 both_backends!(passkeys_in_chromium);
+
+/// Two nodes over one PostgreSQL: a challenge issued by one node is answered on the other
+/// (it lives in the shared store), and the same answer sent to both nodes at once opens at most
+/// one session.
+#[test]
+fn challenge_shared_and_single_use_across_nodes() {
+    let server = TestServer::start(Backend::Postgres, &[]);
+    let mut soft = Soft::new(&server);
+    register(&server, "demo", &soft);
+    passkey_policy(&server, "matrix+passkey", &["demo"]);
+    let node = Node::start(&server);
+
+    // Issued by the first node, answered on the second.
+    let (b, o) = at_passkey_step(&server, "demo");
+    let cred = soft.assert(&o, None);
+    let on_node = Browser::new(node.base_url());
+    let r = on_node.post_form_with_cookies(
+        "/login/passkey",
+        &[("credential", &cred), ("csrf", &b.csrf().unwrap())],
+        &b.cookie_snapshot(),
+    );
+    r.expect_see_other("/", "answered on the other node");
+
+    // One answer, both nodes, at the same time.
+    let (b, o) = at_passkey_step(&server, "demo");
+    let cred = soft.assert(&o, None);
+    let (csrf, cookies) = (b.csrf().unwrap(), b.cookie_snapshot());
+    let pages: Vec<Page> = std::thread::scope(|s| {
+        let handles: Vec<_> = [server.base_url(), node.base_url()]
+            .into_iter()
+            .map(|base| {
+                let (cred, csrf, cookies) = (&cred, &csrf, &cookies);
+                s.spawn(move || {
+                    Browser::new(base).post_form_with_cookies(
+                        "/login/passkey",
+                        &[("credential", cred), ("csrf", csrf)],
+                        cookies,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let sessions = pages
+        .iter()
+        .filter(|p| {
+            p.set_cookies()
+                .iter()
+                .any(|c| c.starts_with("pl_session=") && !c.starts_with("pl_session=;"))
+        })
+        .count();
+    assert!(sessions <= 1, "both nodes accepted one answer");
+    let refused = pages
+        .iter()
+        .filter(|p| {
+            matches!(p.status.as_u16(), 401 | 403 | 409)
+                || p.location_path().as_deref() == Some("/login")
+        })
+        .count();
+    assert!(
+        refused >= 1,
+        "{}\n{}",
+        pages[0].describe(),
+        pages[1].describe()
+    );
+}

@@ -373,3 +373,103 @@ fn authenticator_data_parsing() {
     e.extend_from_slice(&[0xa1, 0x63, b'a', b'b', b'c', 0xf5]);
     assert!(AuthenticatorData::parse(&e).is_ok());
 }
+
+/// An assertion signed by a key of another algorithm (RS256, EdDSA), stored as COSE.
+fn other_alg_assertion(cose: Vec<u8>, sign: impl Fn(&[u8]) -> Vec<u8>) -> Result<Assertion> {
+    let soft = Soft::new();
+    let ch = challenge();
+    let client = soft.client_data("webauthn.get", &ch);
+    let mut auth = Sha256::digest(b"idp.example.com").to_vec();
+    auth.push(FLAG_UP | FLAG_UV);
+    auth.extend_from_slice(&1u32.to_be_bytes());
+    let mut msg = auth.clone();
+    msg.extend_from_slice(&Sha256::digest(&client));
+    let a = AuthenticationResponse {
+        id: b64url(&soft.cred_id),
+        raw_id: b64url(&soft.cred_id),
+        kind: "public-key".into(),
+        response: AssertionResponse {
+            client_data_json: b64url(&client),
+            authenticator_data: b64url(&auth),
+            signature: b64url(&sign(&msg)),
+            user_handle: None,
+        },
+    };
+    let stored = StoredCredential {
+        credential_id: &soft.cred_id,
+        public_key: &cose,
+        sign_count: 0,
+        backup_eligible: false,
+        user_handle: b"user-1",
+    };
+    verify_authentication(&rp(), &ch, &stored, &a)
+}
+
+#[test]
+fn rs256_and_eddsa_keys() {
+    // RS256, 2048 bits.
+    let rsa = Rsa::generate(2048).unwrap();
+    let mut cose = coset::CoseKeyBuilder::new()
+        .param(-1, Value::Bytes(rsa.n().to_vec()))
+        .param(-2, Value::Bytes(rsa.e().to_vec()))
+        .algorithm(iana::Algorithm::RS256)
+        .build();
+    cose.kty = KeyType::Assigned(iana::KeyType::RSA);
+    let pkey = PKey::from_rsa(rsa).unwrap();
+    let sign = |m: &[u8]| {
+        let mut s = Signer::new(MessageDigest::sha256(), &pkey).unwrap();
+        s.sign_oneshot_to_vec(m).unwrap()
+    };
+    assert!(other_alg_assertion(cose.clone().to_vec().unwrap(), sign).is_ok());
+    assert_eq!(
+        other_alg_assertion(cose.to_vec().unwrap(), |m| {
+            let mut s = sign(m);
+            s[0] ^= 1;
+            s
+        }),
+        Err(WebauthnError::BadSignature)
+    );
+    // A 1024-bit RSA key is refused.
+    let small = Rsa::generate(1024).unwrap();
+    let mut weak = coset::CoseKeyBuilder::new()
+        .param(-1, Value::Bytes(small.n().to_vec()))
+        .param(-2, Value::Bytes(small.e().to_vec()))
+        .algorithm(iana::Algorithm::RS256)
+        .build();
+    weak.kty = KeyType::Assigned(iana::KeyType::RSA);
+    assert_eq!(
+        other_alg_assertion(weak.to_vec().unwrap(), |_| vec![0]),
+        Err(WebauthnError::UnsupportedAlgorithm)
+    );
+    // EdDSA (Ed25519).
+    let ed = PKey::generate_ed25519().unwrap();
+    let cose = coset::CoseKeyBuilder::new_okp_key()
+        .param(-1, Value::from(iana::EllipticCurve::Ed25519 as u64))
+        .param(-2, Value::Bytes(ed.raw_public_key().unwrap()))
+        .algorithm(iana::Algorithm::EdDSA)
+        .build()
+        .to_vec()
+        .unwrap();
+    let sign = |m: &[u8]| {
+        let mut s = Signer::new_without_digest(&ed).unwrap();
+        s.sign_oneshot_to_vec(m).unwrap()
+    };
+    assert!(other_alg_assertion(cose, sign).is_ok());
+    // An ES256 key on another curve or an unknown algorithm: refused.
+    let p384 = EcKey::generate(&EcGroup::from_curve_name(Nid::SECP384R1).unwrap()).unwrap();
+    let mut ctx = BigNumContext::new().unwrap();
+    let (mut x, mut y) = (BigNum::new().unwrap(), BigNum::new().unwrap());
+    p384.public_key()
+        .affine_coordinates(p384.group(), &mut x, &mut y, &mut ctx)
+        .unwrap();
+    let cose =
+        coset::CoseKeyBuilder::new_ec2_pub_key(iana::EllipticCurve::P_384, x.to_vec(), y.to_vec())
+            .algorithm(iana::Algorithm::ES256)
+            .build()
+            .to_vec()
+            .unwrap();
+    assert_eq!(
+        other_alg_assertion(cose, |_| vec![0]),
+        Err(WebauthnError::UnsupportedAlgorithm)
+    );
+}
