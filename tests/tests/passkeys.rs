@@ -236,11 +236,16 @@ fn refused(server: &TestServer, b: &Browser, credential: &str, reason: &str) {
     // The attempt is over: the step page sends the browser back to the start.
     b.get("/login/passkey")
         .expect_see_other("/login", "attempt ended");
-    assert!(
-        server.log().matches(reason).count() > before,
-        "audit trail names {reason}:\n{}",
-        server.log()
-    );
+    // The audit line reaches the captured log through a reader thread: wait for it.
+    let mut named = false;
+    for _ in 0..200 {
+        if server.log().matches(reason).count() > before {
+            named = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(named, "audit trail names {reason}:\n{}", server.log());
 }
 
 fn handle_of(registration: &Value) -> String {
@@ -379,6 +384,13 @@ fn hostile_assertions(backend: Backend) {
         &admin_soft.assert(&demo_o, None),
         "challenge_unknown",
     );
+
+    // A challenge answered after its 5 minutes.
+    let (b, o) = at_passkey_step(&server, "demo");
+    server.advance_clock(301);
+    let mut late = soft.clone();
+    late.counter = 100;
+    refused(&server, &b, &late.assert(&o, None), "challenge_unknown");
 
     // Garbage and missing CSRF.
     let (b, _) = at_passkey_step(&server, "demo");
@@ -596,10 +608,15 @@ fn passkeys_in_chromium(backend: Backend) {
         out.contains("uv-refused-by: browser") || server.log().contains("user_not_verified"),
         "{out}"
     );
-    assert!(
-        server.log().contains("credential_of_another_user"),
-        "the IdP, not the browser, refused admin"
-    );
+    let mut named = false;
+    for _ in 0..200 {
+        if server.log().contains("credential_of_another_user") {
+            named = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(named, "the IdP, not the browser, refused admin");
 }
 
 both_backends!(passkeys_in_chromium);
