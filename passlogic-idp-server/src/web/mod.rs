@@ -13,7 +13,6 @@ mod forward;
 mod login;
 mod login_protect;
 mod oidc;
-// Passkeys (WebAuthn).
 mod pages;
 mod passkey;
 mod saml;
