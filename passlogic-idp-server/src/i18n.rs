@@ -24,6 +24,7 @@ pub fn method_name(t: &Texts, m: passlogic_idp_core::pipeline::Method) -> &'stat
         Method::Totp => t.method_totp,
         Method::Bingo => t.method_bingo,
         Method::HardwareToken => t.method_hardware_token,
+        Method::Passkey => t.method_passkey,
         _ => t.method_other,
     }
 }
@@ -199,6 +200,28 @@ pub struct Texts {
     pub cert_step_install: &'static str,
     pub cert_step_again: &'static str,
     pub cert_download_gone: &'static str,
+    // Passkeys (WebAuthn): the passkey step and /account/passkeys.
+    pub passkey_step_title: &'static str,
+    pub passkey_step_help: &'static str,
+    pub passkey_use: &'static str,
+    pub passkey_browser_failed: &'static str,
+    pub passkey_no_js: &'static str,
+    pub passkey_refused: &'static str,
+    pub passkey_page_title: &'static str,
+    pub passkey_page_intro: &'static str,
+    pub passkey_none: &'static str,
+    pub passkey_name: &'static str,
+    pub passkey_registered: &'static str,
+    pub passkey_last_used: &'static str,
+    pub passkey_remove: &'static str,
+    pub passkey_removed: &'static str,
+    pub passkey_added: &'static str,
+    pub passkey_register: &'static str,
+    pub passkey_label: &'static str,
+    pub passkey_register_failed: &'static str,
+    pub passkey_synced: &'static str,
+    pub passkey_unsupported: &'static str,
+    pub method_passkey: &'static str,
 }
 
 /// English.
@@ -315,6 +338,28 @@ pub static EN: Texts = Texts {
     cert_step_again: "Sign in again and choose the certificate when the browser asks.",
     cert_download_gone: "This download link was used before, has expired, or is unknown. Ask your \
                     administrator for a certificate.",
+    // Passkeys (WebAuthn): the passkey step and /account/passkeys.
+    passkey_step_title: "Sign in with a passkey",
+    passkey_step_help: "Use your passkey: your device asks for your face, fingerprint or screen lock.",
+    passkey_use: "Use passkey",
+    passkey_browser_failed: "The passkey was not used (cancelled, timed out, or not available on this device). Try again.",
+    passkey_no_js: "Passkeys need JavaScript in this browser.",
+    passkey_refused: "The passkey was not accepted. Sign in again.",
+    passkey_page_title: "Passkeys",
+    passkey_page_intro: "Passkeys let you sign in with your device's face, fingerprint or screen lock.",
+    passkey_none: "No passkey is registered yet.",
+    passkey_name: "Name",
+    passkey_registered: "Registered",
+    passkey_last_used: "Last used",
+    passkey_remove: "Remove",
+    passkey_removed: "The passkey was removed.",
+    passkey_added: "The passkey was registered.",
+    passkey_register: "Register a passkey",
+    passkey_label: "Name for this passkey",
+    passkey_register_failed: "The passkey could not be registered. Try again.",
+    passkey_synced: "synced",
+    passkey_unsupported: "This browser does not support passkeys.",
+    method_passkey: "Passkey",
 };
 
 /// Japanese.
@@ -427,6 +472,28 @@ pub static JA: Texts = Texts {
                    macOS: キーチェーン、Firefox: 設定 → 証明書を表示 → インポート)、上記のパスワードを入力します。",
     cert_step_again: "もう一度サインインし、ブラウザーが尋ねたら証明書を選びます。",
     cert_download_gone: "このダウンロード リンクは使用済み、期限切れ、または不明です。管理者に証明書を依頼してください。",
+    // Passkeys (WebAuthn): the passkey step and /account/passkeys.
+    passkey_step_title: "パスキーでサインイン",
+    passkey_step_help: "パスキーを使用します。端末が顔認証、指紋認証または画面ロックを求めます。",
+    passkey_use: "パスキーを使用",
+    passkey_browser_failed: "パスキーが使用されませんでした（キャンセル、タイムアウト、またはこの端末では利用できません）。もう一度お試しください。",
+    passkey_no_js: "パスキーの利用には、このブラウザーでJavaScriptが必要です。",
+    passkey_refused: "パスキーを受け付けられませんでした。もう一度サインインしてください。",
+    passkey_page_title: "パスキー",
+    passkey_page_intro: "パスキーを使うと、端末の顔認証、指紋認証または画面ロックでサインインできます。",
+    passkey_none: "登録済みのパスキーはまだありません。",
+    passkey_name: "名前",
+    passkey_registered: "登録日時",
+    passkey_last_used: "最終利用",
+    passkey_remove: "削除",
+    passkey_removed: "パスキーを削除しました。",
+    passkey_added: "パスキーを登録しました。",
+    passkey_register: "パスキーを登録",
+    passkey_label: "このパスキーの名前",
+    passkey_register_failed: "パスキーを登録できませんでした。もう一度お試しください。",
+    passkey_synced: "同期",
+    passkey_unsupported: "このブラウザーはパスキーに対応していません。",
+    method_passkey: "パスキー",
 };
 
 #[cfg(test)]

@@ -42,3 +42,5 @@ pub mod web;
 // Console configuration (groups & policies, services, audit, first sign-in guides).
 pub mod config_admin;
 pub mod guides;
+// Passkeys (WebAuthn).
+pub mod passkeys;

@@ -175,7 +175,11 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
         .with_context(|| format!("binding {}", options.listen))?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
-    let public_url = options.public_url.clone().unwrap_or_else(|| base.clone());
+    let public_url = options
+        .public_url
+        .as_deref()
+        .map(|u| public_url_port(u, addr.port()))
+        .unwrap_or_else(|| base.clone());
     println!("listening: {base}");
     if options.demo {
         println!("data directory: {}", settings.data_dir.display());
@@ -253,6 +257,7 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             )?)),
             None => None,
         },
+        passkey_rp: Arc::new(crate::passkeys::relying_party(&public_url)?),
     };
     let router_options = RouterOptions {
         test_clock: options.test_clock,
@@ -309,6 +314,19 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     .await?;
     store.close().await;
     Ok(())
+}
+
+/// A public URL whose port is `0` (`http://localhost:0`) takes the listener's port: tests that
+/// need a host name (passkeys: browsers refuse an IP address as RP ID) on a free port.
+pub fn public_url_port(url: &str, port: u16) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.strip_suffix(":0") {
+        Some(host) => format!("{scheme}://{host}:{port}{path}"),
+        None => url.to_owned(),
+    }
 }
 
 async fn shutdown_signal() {

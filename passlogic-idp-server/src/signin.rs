@@ -200,6 +200,10 @@ impl SignIn {
         {
             out.push(Method::ClientCertificate);
         }
+        // Passkeys (WebAuthn): enrolled once the user registered one (crate::passkeys).
+        if !self.store.passkeys(user.id).await?.is_empty() {
+            out.push(Method::Passkey);
+        }
         Ok(out)
     }
 

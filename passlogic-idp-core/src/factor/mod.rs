@@ -7,3 +7,4 @@ pub mod otp;
 pub mod pin;
 pub mod token_import;
 pub mod unlock;
+pub mod webauthn;

@@ -89,6 +89,12 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/users/{name}/devices/{id}",
             axum::routing::delete(users::remove_device),
         )
+        // Passkeys (WebAuthn).
+        .route("/api/v1/users/{name}/passkeys", get(users::passkeys))
+        .route(
+            "/api/v1/users/{name}/passkeys/{id}",
+            axum::routing::delete(users::remove_passkey),
+        )
         .route("/api/v1/groups", get(policies::list_groups))
         .route("/api/v1/groups/{name}", put(policies::put_group))
         .route("/api/v1/policies", get(policies::list_policies))

@@ -347,3 +347,40 @@ pub async fn remove_device(
     audit_change(&state, &caller, "device.removed", &name, before, after).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// Passkeys (WebAuthn).
+
+/// `GET /api/v1/users/{name}/passkeys`
+pub async fn passkeys(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    caller.require("users:read")?;
+    let u = load(&state, &name).await?;
+    let list = state.signin.store.passkeys(u.id).await?;
+    Ok(Json(
+        serde_json::to_value(list).map_err(anyhow::Error::from)?,
+    ))
+}
+
+/// `DELETE /api/v1/users/{name}/passkeys/{id}`
+pub async fn remove_passkey(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    caller.require("users:write")?;
+    let u = load(&state, &name).await?;
+    let s = &state.signin;
+    let before =
+        serde_json::to_value(s.store.passkeys(u.id).await?).map_err(anyhow::Error::from)?;
+    if !s.store.delete_passkey(u.id, &id).await? {
+        return Err(Problem::not_found(format!(
+            "{name:?} has no passkey {id:?}"
+        )));
+    }
+    let after = serde_json::to_value(s.store.passkeys(u.id).await?).map_err(anyhow::Error::from)?;
+    audit_change(&state, &caller, "passkey.removed", &name, before, after).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

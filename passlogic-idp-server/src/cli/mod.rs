@@ -8,9 +8,11 @@ mod authenticator_key;
 mod cert;
 mod client;
 mod device;
+// Passkeys (WebAuthn).
 mod eam;
 mod forward;
 mod ldap;
+mod passkey;
 mod policy;
 mod radius;
 mod scim_token;
@@ -132,6 +134,11 @@ enum Command {
     Device {
         #[command(subcommand)]
         command: device::DeviceCommand,
+    },
+    /// Passkeys (WebAuthn) of the passkey step.
+    Passkey {
+        #[command(subcommand)]
+        command: passkey::PasskeyCommand,
     },
     /// The access policy: who may reach which service, from where, when.
     AccessPolicy {
@@ -564,6 +571,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Device { command } => {
             let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
             let code = device::run(&ctx, command).await?;
+            ctx.store.close().await;
+            code
+        }
+        Command::Passkey { command } => {
+            let ctx = Context::open(&settings(PathBuf::from("passlogic-data"))).await?;
+            let code = passkey::run(&ctx, command).await?;
             ctx.store.close().await;
             code
         }

@@ -31,6 +31,8 @@ mod scim;
 mod seed;
 mod sessions;
 mod user_search;
+// Passkeys (WebAuthn).
+mod passkeys;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -61,6 +63,8 @@ pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
 pub use user_search::{UserQuery, UserStatus};
+// Passkeys (WebAuthn).
+pub use passkeys::PasskeyRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -177,6 +181,7 @@ impl Store {
             "DELETE FROM authenticator_pairings WHERE expires_at <= $1",
             "DELETE FROM face_challenges WHERE expires_at <= $1",
             "DELETE FROM cert_downloads WHERE expires_at <= $1",
+            "DELETE FROM passkey_challenges WHERE expires_at <= $1",
         ] {
             sqlx::query(sql).bind(now).execute(&self.pool).await?;
         }

@@ -59,3 +59,17 @@ pub async fn authenticator_js() -> impl IntoResponse {
         AUTHENTICATOR_JS,
     )
 }
+
+// Passkeys (WebAuthn).
+const PASSKEY_JS: &str = include_str!("../../static/passkey.js");
+
+/// The passkey pages' script (navigator.credentials.create/get).
+pub async fn passkey_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PASSKEY_JS,
+    )
+}

@@ -16,6 +16,7 @@ mod login;
 mod login_protect;
 mod oidc;
 mod pages;
+mod passkey;
 mod saml;
 mod session;
 mod steps;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub forward: Arc<crate::forward_auth::ForwardAuthConfig>,
     /// The external face verifier (`serve --face-verifier-url`), if configured.
     pub face: Option<Arc<crate::face::FaceSetup>>,
+    /// Passkeys: the WebAuthn relying party (RP ID = host of the public URL).
+    pub passkey_rp: Arc<passlogic_idp_core::factor::webauthn::RelyingParty>,
 }
 
 /// Sets the parent domain of the session cookie (`serve --cookie-domain`), once at start-up.
@@ -124,6 +127,15 @@ fn user_routes() -> Router<Arc<AppState>> {
             "/login/client_certificate/download",
             get(client_cert::download),
         )
+        // Passkeys (WebAuthn).
+        .route(
+            "/login/passkey",
+            get(passkey::step_page).post(passkey::step_submit),
+        )
+        .route("/account/passkeys", get(passkey::list_page))
+        .route("/account/passkeys/register", post(passkey::register))
+        .route("/account/passkeys/remove", post(passkey::remove))
+        .route("/static/passkey.js", get(assets::passkey_js))
         .route("/authenticator/pair", post(login_protect::pair))
         .route("/authenticator/unlock", post(login_protect::unlock))
         .route(
