@@ -35,3 +35,6 @@ pub mod signin;
 pub mod store;
 pub mod tokens;
 pub mod web;
+// The user portal and the first sign-in guides.
+pub mod guides;
+pub mod portal;

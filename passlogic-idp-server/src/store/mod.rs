@@ -29,6 +29,9 @@ mod saml;
 mod scim;
 mod seed;
 mod sessions;
+// The user portal (service display names and login URLs).
+mod portal;
+pub use portal::PortalServiceRow;
 
 use std::path::Path;
 use std::str::FromStr;
