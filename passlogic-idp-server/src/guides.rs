@@ -198,7 +198,10 @@ pub const PICTURES: &[(&str, &[u8])] = &[
     ("bingo.svg", include_bytes!("../static/guide/bingo.svg")),
     ("token.svg", include_bytes!("../static/guide/token.svg")),
     ("cert.svg", include_bytes!("../static/guide/cert.svg")),
-    ("cert-choose.svg", include_bytes!("../static/guide/cert-choose.svg")),
+    (
+        "cert-choose.svg",
+        include_bytes!("../static/guide/cert-choose.svg"),
+    ),
     ("device.svg", include_bytes!("../static/guide/device.svg")),
     ("unlock.svg", include_bytes!("../static/guide/unlock.svg")),
     ("passkey.svg", include_bytes!("../static/guide/passkey.svg")),
@@ -697,11 +700,21 @@ mod tests {
     #[test]
     fn urls_are_encoded() {
         assert_eq!(
-            guide_url("https://idp.example", GuideMethod::HardwareToken, Lang::En, None),
+            guide_url(
+                "https://idp.example",
+                GuideMethod::HardwareToken,
+                Lang::En,
+                None
+            ),
             "https://idp.example/guide/hardware_token?lang=en"
         );
         assert_eq!(
-            guide_url("https://idp.example/", GuideMethod::Pin, Lang::En, Some("a&b=<c>")),
+            guide_url(
+                "https://idp.example/",
+                GuideMethod::Pin,
+                Lang::En,
+                Some("a&b=<c>")
+            ),
             "https://idp.example/guide/pin?lang=en&user=a%26b%3D%3Cc%3E"
         );
         assert_eq!(

@@ -180,7 +180,10 @@ pub async fn tiles_for(
                 else {
                     continue;
                 };
-                (ServiceRef::new(ServiceKind::OidcClient, row.id.clone()), url)
+                (
+                    ServiceRef::new(ServiceKind::OidcClient, row.id.clone()),
+                    url,
+                )
             }
         };
         if !crate::access::visible(signin, user, session, &service, ip).await? {
@@ -265,9 +268,18 @@ impl SignIn {
     }
 
     /// The `otpauth://` URI of a pending secret under the user's policy.
-    pub async fn portal_otpauth(&self, user: &UserRow, secret: &OtpSecret) -> anyhow::Result<String> {
+    pub async fn portal_otpauth(
+        &self,
+        user: &UserRow,
+        secret: &OtpSecret,
+    ) -> anyhow::Result<String> {
         let policy = self.policy_for(Some(user.id)).await?;
-        Ok(otp::otpauth_uri(factors::ISSUER, &user.name, secret, &policy.totp))
+        Ok(otp::otpauth_uri(
+            factors::ISSUER,
+            &user.name,
+            secret,
+            &policy.totp,
+        ))
     }
 
     /// Confirms a portal enrolment (TOTP or bingo) with a code of the pending secret and stores
@@ -281,7 +293,8 @@ impl SignIn {
         ip: Option<&str>,
     ) -> anyhow::Result<EnrolOutcome> {
         let policy = self.policy_for(Some(user.id)).await?;
-        let step = match otp::totp_verify(secret, &policy.totp, code.trim(), self.clock.now(), None) {
+        let step = match otp::totp_verify(secret, &policy.totp, code.trim(), self.clock.now(), None)
+        {
             Ok(step) => Some(step),
             Err(_) => None,
         };
@@ -468,7 +481,10 @@ mod tests {
         assert_eq!(tile_letter("  -box"), "B");
         assert_eq!(tile_letter("経費精算"), "経");
         assert_eq!(tile_letter("--"), "?");
-        assert_eq!(tile_colour("https://sp.example"), tile_colour("https://sp.example"));
+        assert_eq!(
+            tile_colour("https://sp.example"),
+            tile_colour("https://sp.example")
+        );
         assert!(tile_colour("x") < TILE_COLOURS);
     }
 
@@ -480,7 +496,10 @@ mod tests {
             login_url: None,
         };
         assert_eq!(PortalInfo::from_column(i.to_column().as_deref()), i);
-        assert_eq!(PortalInfo::from_column(Some("not json")), PortalInfo::default());
+        assert_eq!(
+            PortalInfo::from_column(Some("not json")),
+            PortalInfo::default()
+        );
     }
 
     /// Relative luminance (WCAG 2.x) of `#rrggbb`.
@@ -503,10 +522,14 @@ mod tests {
         let css = include_str!("../static/app.css");
         for i in 0..TILE_COLOURS {
             let marker = format!(".tile-{i} {{");
-            let start = css.find(&marker).unwrap_or_else(|| panic!("{marker} missing"));
+            let start = css
+                .find(&marker)
+                .unwrap_or_else(|| panic!("{marker} missing"));
             let rule = &css[start..start + css[start..].find('}').unwrap()];
             let colour = |prop: &str| {
-                let at = rule.find(prop).unwrap_or_else(|| panic!("{prop} in {rule}"));
+                let at = rule
+                    .find(prop)
+                    .unwrap_or_else(|| panic!("{prop} in {rule}"));
                 rule[at + prop.len()..].trim_start()[..7].to_owned()
             };
             let (bg, fg) = (colour("background:"), colour(" color:"));

@@ -460,7 +460,13 @@ fn done_page(state: &AppState, method: Method, jar: CookieJar, lang: Lang, uri: 
     pages::render(StatusCode::OK, jar, &page)
 }
 
-async fn app_page(state: Arc<AppState>, method: Method, uri: Uri, headers: HeaderMap, jar: CookieJar) -> Response {
+async fn app_page(
+    state: Arc<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
     let (session, user) = match signed_in(&state, &jar, lang, &uri).await {
         Ok(v) => v,
@@ -538,9 +544,13 @@ async fn app_submit(
         .portal_enrol_app(&user, method, &secret, &code, Some(&ip))
         .await
     {
-        Ok(EnrolOutcome::Enrolled) => {
-            done_page(&state, method, jar.remove(cookies::removal(name)), lang, &uri)
-        }
+        Ok(EnrolOutcome::Enrolled) => done_page(
+            &state,
+            method,
+            jar.remove(cookies::removal(name)),
+            lang,
+            &uri,
+        ),
         Ok(_) => {
             page_for_secret(
                 &state,
