@@ -293,11 +293,7 @@ impl SignIn {
         ip: Option<&str>,
     ) -> anyhow::Result<EnrolOutcome> {
         let policy = self.policy_for(Some(user.id)).await?;
-        let step = match otp::totp_verify(secret, &policy.totp, code.trim(), self.clock.now(), None)
-        {
-            Ok(step) => Some(step),
-            Err(_) => None,
-        };
+        let step = otp::totp_verify(secret, &policy.totp, code.trim(), self.clock.now(), None).ok();
         let fresh = match step {
             Some(step) => {
                 self.store

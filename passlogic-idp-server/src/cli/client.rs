@@ -11,6 +11,8 @@ use crate::portal::{check_display_name, check_login_url, PortalInfo};
 use crate::registry::{register_client, NewClient, RegisteredClient};
 
 /// Scopes a client may request unless `--scope` says otherwise.
+// Parsed once per run: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Register a client. Confidential clients without --secret get a generated secret,
