@@ -599,3 +599,56 @@ both_backends!(
     bingo_pattern,
     device_removal
 );
+
+/// The portal in headless Chromium (tests/browser/portal.py): sign in by typing the grid's
+/// digits, change the pattern by clicking cells, sign in with the new pattern, launch the SAML
+/// service from its tile (the SAMLResponse reaches the SP's ACS), and no horizontal scroll at
+/// 360x740 on the portal, settings, pattern, bingo and guide pages.
+#[test]
+fn portal_in_chromium() {
+    let server = TestServer::start(Backend::Sqlite, &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let entity = "http://127.0.0.1/browser-sp";
+    let acs = format!("http://127.0.0.1:{port}/acs");
+    add_sp(
+        &server,
+        entity,
+        &acs,
+        &["--allow-http-loopback", "--display-name", "Browser SP"],
+    );
+    let old = server.pattern_of("demo");
+    let mut new: Vec<u16> = vec![0, 13, 26, 39, 40, 41];
+    if new == old {
+        new = vec![47, 34, 21, 8, 7, 6];
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/portal.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .args([
+            server.base_url(),
+            &port.to_string(),
+            &pattern_csv(&old),
+            &pattern_csv(&new),
+            entity,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 with selenium is needed: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "the browser run failed: {}\n{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let body = out
+        .lines()
+        .find_map(|l| l.strip_prefix("acs: "))
+        .unwrap_or_else(|| panic!("no acs line: {out}"));
+    assert!(body.contains("SAMLResponse="), "{body}");
+    assert_eq!(out.matches("ok: no horizontal scroll").count(), 6, "{out}");
+    // The change went through the server: the new pattern is the one that works now.
+    server.browser().sign_in("demo", &new, "/");
+}
