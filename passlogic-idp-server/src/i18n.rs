@@ -2,6 +2,9 @@
 //!
 //! Every language is one value of the same struct, so a missing translation does not compile.
 //! The language comes from `?lang=`, then the `pl_lang` cookie, then `Accept-Language`.
+//! The admin console's texts live in [`console`].
+
+pub mod console;
 
 /// A supported language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,10 +82,18 @@ impl Lang {
             Lang::Ja => &JA,
         }
     }
+
+    /// The admin console's texts of this language.
+    pub fn console(self) -> &'static console::ConsoleTexts {
+        match self {
+            Lang::En => &console::EN,
+            Lang::Ja => &console::JA,
+        }
+    }
 }
 
 /// Every string a page shows.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Texts {
     pub product: &'static str,
     pub switch_to_other: &'static str,
@@ -223,6 +234,8 @@ pub struct Texts {
     pub guide_others: &'static str,
     pub guide_not_found: &'static str,
     pub guide_not_found_title: &'static str,
+    // Shared chrome (console and portal).
+    pub skip_to_content: &'static str,
 }
 
 /// English.
@@ -366,6 +379,7 @@ pub static EN: Texts = Texts {
     guide_others: "Guides for other methods",
     guide_not_found: "There is no guide for this method. Choose one of the guides below.",
     guide_not_found_title: "Guide not found",
+    skip_to_content: "Skip to content",
 };
 
 /// Japanese.
@@ -509,6 +523,7 @@ pub static JA: Texts = Texts {
     guide_others: "ほかの方式のガイド",
     guide_not_found: "この方式のガイドはありません。以下のガイドから選んでください。",
     guide_not_found_title: "ガイドが見つかりません",
+    skip_to_content: "本文へ移動",
 };
 
 #[cfg(test)]
@@ -522,5 +537,73 @@ mod tests {
         assert_eq!(Lang::from_accept_language("fr, ja-JP;q=0.3"), Lang::Ja);
         assert_eq!(Lang::from_accept_language("de"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+}
+
+/// Every catalogue has the same keys in both languages and no translation left empty or copied
+/// from English (words that are the same in both, such as "PIN" or "TOTP", are listed).
+#[cfg(test)]
+mod catalogue_tests {
+    use serde_json::{Map, Value};
+
+    /// Japanese values that may equal the English ones: product names, protocol acronyms,
+    /// codes and symbols.
+    const SAME_IN_BOTH: &[&str] = &[
+        "PassLogic IdP",
+        "PIN",
+        "TOTP",
+        "SAML",
+        "OIDC",
+        "OpenID Connect",
+        "CSV",
+        "LDAP",
+        "SCIM",
+        "RADIUS",
+        "ID",
+        "URL",
+        "OK",
+        "JSON",
+        "PKCS#12",
+        "Entra ID",
+        "QR",
+    ];
+
+    fn entries<T: serde::Serialize>(t: &T) -> Map<String, Value> {
+        match serde_json::to_value(t).expect("serialisable") {
+            Value::Object(m) => m,
+            _ => panic!("a catalogue is a struct"),
+        }
+    }
+
+    fn check<T: serde::Serialize>(name: &str, en: &T, ja: &T) {
+        let (en, ja) = (entries(en), entries(ja));
+        let en_keys: Vec<&String> = en.keys().collect();
+        let ja_keys: Vec<&String> = ja.keys().collect();
+        assert_eq!(
+            en_keys, ja_keys,
+            "{name}: the catalogues have different keys"
+        );
+        for (key, e) in &en {
+            let (e, j) = (e.as_str().unwrap_or(""), ja[key].as_str().unwrap_or(""));
+            assert!(!e.trim().is_empty(), "{name}.{key}: empty English text");
+            assert!(!j.trim().is_empty(), "{name}.{key}: empty Japanese text");
+            // A value is "translated" when it differs, unless it is a shared word, a language
+            // code/name or made only of ASCII symbols and digits.
+            let shared = SAME_IN_BOTH.contains(&e) || !e.chars().any(|c| c.is_ascii_alphabetic());
+            assert!(
+                e != j || shared || key.contains("lang"),
+                "{name}.{key}: the Japanese text is a copy of the English one ({e:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn page_catalogues_match() {
+        check("Texts", &super::EN, &super::JA);
+    }
+
+    #[test]
+    fn console_catalogues_match() {
+        check("ConsoleTexts", &super::console::EN, &super::console::JA);
     }
 }

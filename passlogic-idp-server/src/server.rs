@@ -64,7 +64,12 @@ pub fn default_admin_listen(listen: &str) -> anyhow::Result<String> {
 
 /// Binds the admin REST API listener and serves it in the background; prints
 /// `admin-listening:` (and, in demo mode, a fresh all-scopes `admin-token:`).
-async fn start_admin(addr: &str, signin: &SignIn, demo: bool) -> anyhow::Result<()> {
+async fn start_admin(
+    addr: &str,
+    signin: &SignIn,
+    demo: bool,
+    console: axum::Router,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the admin listener {addr}"))?;
@@ -92,8 +97,10 @@ async fn start_admin(addr: &str, signin: &SignIn, demo: bool) -> anyhow::Result<
     }
     let app = crate::api::router(crate::api::ApiState {
         signin: signin.clone(),
-    });
+    })
+    .merge(console);
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "admin listener failed");
         }
@@ -178,9 +185,6 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
     let signin = SignIn::new(store.clone(), keyring, clock.clone(), tenant_id);
     let oidc = crate::oidc_service::OidcService::start(&signin, &public_url).await?;
     let saml = crate::saml_service::SamlService::start(&signin, &public_url).await?;
-    if let Some(addr) = &options.admin_listen {
-        start_admin(addr, &signin, options.demo).await?;
-    }
     if let Some(radius_addr) = &options.radius_listen {
         let service = crate::radius::service::RadiusService {
             signin: signin.clone(),
@@ -244,12 +248,14 @@ pub async fn serve(settings: StoreSettings, options: ServeOptions) -> anyhow::Re
             None => None,
         },
     };
-    let app = web::router(
-        state,
-        RouterOptions {
-            test_clock: options.test_clock,
-        },
-    );
+    let router_options = RouterOptions {
+        test_clock: options.test_clock,
+    };
+    if let Some(addr) = &options.admin_listen {
+        let console = web::admin_router(state.clone(), router_options);
+        start_admin(addr, &state.signin, options.demo, console).await?;
+    }
+    let app = web::router(state, router_options);
     let app = app.merge(crate::scim::router(crate::scim::ScimState {
         signin: scim_signin,
         base: format!("{}/scim/v2", public_url.trim_end_matches('/')),

@@ -13,11 +13,11 @@ page and a guide have no horizontal scroll at a phone's 360x740. Prints `acs: BO
 import http.server
 import sys
 import threading
-import time
 import urllib.parse
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
+
+import pl_browser
 
 idp, port, old, new, sp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 old = [int(c) for c in old.split(",")]
@@ -43,26 +43,19 @@ class Acs(http.server.BaseHTTPRequestHandler):
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Acs)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 
-opts = webdriver.ChromeOptions()
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--window-size=1280,900"]:
-    opts.add_argument(a)
-opts.binary_location = "/usr/bin/chromium"
-d = webdriver.Chrome(options=opts, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+d = pl_browser.chrome()
 
 
 def fail(why):
-    sys.exit(f"{why}; at {d.current_url}:\n{d.page_source[:3000]}")
+    pl_browser.fail(d, why)
 
 
 def wait_for(what, check, secs=15):
-    end = time.time() + secs
-    while time.time() < end:
-        if check():
-            return
-        time.sleep(0.1)
-    fail(f"timed out waiting for {what}")
+    pl_browser.wait_for(d, what, check, secs)
+
+
+def axe(label):
+    pl_browser.axe(d, label)
 
 
 def path():
@@ -92,12 +85,15 @@ def no_horizontal_scroll(url):
 try:
     sign_in(old)
     print("ok: signed in with the old pattern", flush=True)
+    axe("portal (en)")
 
     # Change the pattern with the cell picker: click the cells, in order.
     d.find_element(By.CSS_SELECTOR, "nav.menu a[data-menu=security]").click()
     wait_for("security settings", lambda: path() == "/account/security")
+    axe("security settings")
     d.find_element(By.CSS_SELECTOR, "a[data-setting=pattern]").click()
     wait_for("the pattern page", lambda: path() == "/account/pattern")
+    axe("pattern change")
     for c in new:
         d.find_element(By.CSS_SELECTOR, f"table.picker button[data-cell='{c}']").click()
     typed = d.find_element(By.ID, "pattern").get_attribute("value")
@@ -107,8 +103,22 @@ try:
     wait_for("the change confirmed",
              lambda: d.find_elements(By.CSS_SELECTOR, "[data-status=pattern-changed]"))
     print("ok: pattern changed by clicking cells", flush=True)
+    axe("pattern changed")
+    for page in ["/account/totp", "/account/bingo", "/account/pin", "/account/devices",
+                 "/?lang=ja", "/account/security?lang=ja", "/account/bingo?lang=ja"]:
+        d.get(f"{idp}{page}")
+        axe(page)
+    d.get(f"{idp}/?lang=en")
+    for m in ["matrix", "pin", "totp", "bingo", "hardware_token", "client_certificate",
+              "device_cookie", "login_protect", "passkey", "biometric"]:
+        for lang in ["en", "ja"]:
+            d.get(f"{idp}/guide/{m}?lang={lang}&user=Taro")
+            axe(f"guide {m} {lang}")
+    d.get(f"{idp}/guide/unknown?lang=en")
+    axe("unknown guide")
 
     # Sign out from the header menu, then in with the new pattern.
+    d.get(f"{idp}/")
     d.find_element(By.CSS_SELECTOR, "nav.menu button[data-menu=sign-out]").click()
     wait_for("signed out", lambda: path() == "/login")
     sign_in(new)

@@ -602,8 +602,9 @@ both_backends!(
 
 /// The portal in headless Chromium (tests/browser/portal.py): sign in by typing the grid's
 /// digits, change the pattern by clicking cells, sign in with the new pattern, launch the SAML
-/// service from its tile (the SAMLResponse reaches the SP's ACS), and no horizontal scroll at
-/// 360x740 on the portal, settings, pattern, bingo and guide pages.
+/// service from its tile (the SAMLResponse reaches the SP's ACS), no horizontal scroll at
+/// 360x740 on the portal, settings, pattern, bingo and guide pages, and axe-core finds no WCAG
+/// A/AA violation on the portal pages and the guides.
 #[test]
 fn portal_in_chromium() {
     let server = TestServer::start(Backend::Sqlite, &[]);
@@ -649,6 +650,8 @@ fn portal_in_chromium() {
         .unwrap_or_else(|| panic!("no acs line: {out}"));
     assert!(body.contains("SAMLResponse="), "{body}");
     assert_eq!(out.matches("ok: no horizontal scroll").count(), 6, "{out}");
+    // axe-core (WCAG 2.x A/AA) passed on every portal page and every guide in both languages.
+    assert_eq!(out.matches("axe: ").count(), 32, "{out}");
     // The change went through the server: the new pattern is the one that works now.
     server.browser().sign_in("demo", &new, "/");
 }

@@ -101,7 +101,7 @@ impl std::fmt::Debug for UserRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct RawUser {
+pub(super) struct RawUser {
     id: i64,
     tenant_id: i64,
     name: String,
@@ -149,7 +149,8 @@ impl From<RawUser> for UserRow {
     }
 }
 
-const USER_COLUMNS: &str = "id, tenant_id, name, display_name, email, enabled, is_admin, \
+pub(super) const USER_COLUMNS: &str =
+    "id, tenant_id, name, display_name, email, enabled, is_admin, \
      failed_attempts, locked_at, must_change_pattern, matrix_secret, given_name, family_name, \
      department, position, valid_from, valid_until, attributes";
 

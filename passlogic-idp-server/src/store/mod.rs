@@ -32,6 +32,7 @@ mod sessions;
 // The user portal (service display names and login URLs).
 mod portal;
 pub use portal::PortalServiceRow;
+mod user_search;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -59,6 +60,7 @@ pub use radius::{RadiusClientRow, RadiusStateRow};
 pub use saml::SamlSessionSp;
 pub use seed::SeedUser;
 pub use sessions::SessionRow;
+pub use user_search::{UserQuery, UserStatus};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

@@ -4,6 +4,7 @@
 mod account;
 mod assets;
 mod client_ip;
+mod console;
 mod cookies;
 mod csrf;
 mod denied;
@@ -67,7 +68,29 @@ pub struct RouterOptions {
 
 /// Builds the user-facing router.
 pub fn router(state: AppState, options: RouterOptions) -> Router {
-    let mut app = Router::new()
+    let mut app = user_routes();
+    if options.test_clock {
+        app = app.route("/_test/clock", post(test_clock::advance));
+    }
+    app.layer(middleware::from_fn(security_headers))
+        .with_state(Arc::new(state))
+}
+
+/// The admin listener's pages: the console and, so administrators sign in there with MFA like
+/// anyone, every user page (sign-in steps, enrolment, the portal). The REST API is merged in
+/// beside it by the server.
+pub fn admin_router(state: AppState, options: RouterOptions) -> Router {
+    let mut app = user_routes().merge(console::routes());
+    if options.test_clock {
+        app = app.route("/_test/clock", post(test_clock::advance));
+    }
+    app.layer(middleware::from_fn(security_headers))
+        .with_state(Arc::new(state))
+}
+
+/// Every route of the user-facing listener.
+fn user_routes() -> Router<Arc<AppState>> {
+    Router::new()
         .route("/", get(portal::home))
         .route("/healthz", get(session::healthz))
         .route("/session", get(session::session_json))
@@ -134,12 +157,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/guide/{method}", get(guide::page))
         .route("/static/guide/{file}", get(guide::picture))
         .merge(oidc::routes())
-        .merge(saml::routes());
-    if options.test_clock {
-        app = app.route("/_test/clock", post(test_clock::advance));
-    }
-    app.layer(middleware::from_fn(security_headers))
-        .with_state(Arc::new(state))
+        .merge(saml::routes())
 }
 
 /// Strict CSP and friends on every response; pages are never cached.

@@ -464,6 +464,28 @@ impl TestServer {
         &self.base_url
     }
 
+    /// The admin listener (REST API and console) as printed in `admin-listening:`.
+    pub fn admin_base(&self) -> String {
+        self.log()
+            .lines()
+            .rev()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("admin-listening:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("server did not print `admin-listening:`:\n{}", self.log()))
+    }
+
+    /// A browser (cookie jar) on the admin listener, signed in as the demo administrator
+    /// through the sign-in pages served there.
+    pub fn console_browser(&self) -> Browser {
+        let b = Browser::new(&self.admin_base());
+        let pattern = self.pattern_of("admin");
+        b.sign_in("admin", &pattern, "/");
+        b
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }

@@ -1,0 +1,133 @@
+//! The admin console: server-rendered pages on the admin listener (`serve --admin-listen`),
+//! beside the REST API. Administrators sign in through the same step pipeline as everyone (the
+//! admin listener also serves the sign-in pages), and every console page then requires a session
+//! of an enabled user with the administrator flag ([`Admin`]). Every form carries the CSRF token;
+//! every change is audited with the actor `console:LOGIN-NAME`.
+//!
+//! One module per section; [`layout`] holds the chrome every page shares (header menu, language
+//! switch, sign-out).
+
+pub mod layout;
+mod users;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::CookieJar;
+
+use super::pages::{self, Chrome, ErrorPage};
+use super::session::{current_session, to_login};
+use super::{client_ip, csrf, AppState};
+use crate::i18n::Lang;
+use crate::store::UserRow;
+
+/// A request from a signed-in administrator: who, in which language, with the CSRF token the
+/// page's forms carry.
+pub struct Admin {
+    /// The administrator.
+    pub user: UserRow,
+    /// Page language.
+    pub lang: Lang,
+    /// Cookies to send back (language and CSRF cookies may have been added).
+    pub jar: CookieJar,
+    /// The CSRF token for this page's forms.
+    pub csrf: String,
+    /// The request URI (language switch, return paths).
+    pub uri: Uri,
+    /// The client's address (as [`client_ip`] sees it), for the audit log.
+    pub ip: String,
+}
+
+impl Admin {
+    /// The audit actor of changes made through the console.
+    pub fn actor(&self) -> String {
+        format!("console:{}", self.user.name)
+    }
+
+    /// Whether a submitted form's CSRF field matches the cookie.
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        csrf::valid(&self.jar, submitted)
+    }
+
+    /// The 403 page for a form without the right CSRF token.
+    pub fn forbidden(self) -> Response {
+        pages::forbidden(self.jar, self.lang, &self.uri)
+    }
+
+    /// The 500 page (the cause is logged, not shown).
+    pub fn internal(&self, e: &anyhow::Error) -> Response {
+        pages::internal(self.lang, &self.uri, e)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let uri = parts.uri.clone();
+        let jar = CookieJar::from_headers(&parts.headers);
+        let (jar, lang) = pages::language(&uri, &parts.headers, jar, state.secure_cookies);
+        let session = match current_session(state, &jar).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(to_login(&uri)),
+            Err(e) => return Err(pages::internal(lang, &uri, &e)),
+        };
+        let user = match state.signin.store.user_by_id(session.user_id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(to_login(&uri)),
+            Err(e) => return Err(pages::internal(lang, &uri, &e)),
+        };
+        if !user.is_admin || !user.enabled || user.tenant_id != state.signin.tenant_id {
+            let t = lang.texts();
+            return Err(pages::render(
+                StatusCode::FORBIDDEN,
+                jar,
+                &ErrorPage {
+                    chrome: Chrome::new(lang, t.error_title, &uri),
+                    t,
+                    message: lang.console().not_admin,
+                },
+            ));
+        }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        let ip = match peer {
+            Some(addr) => client_ip(state, addr, &parts.headers).to_string(),
+            None => String::new(),
+        };
+        let (jar, csrf) = csrf::ensure(jar, state.secure_cookies);
+        Ok(Admin {
+            user,
+            lang,
+            jar,
+            csrf,
+            uri,
+            ip,
+        })
+    }
+}
+
+/// The console's routes (merged into the admin listener's router).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/console", get(users::dashboard))
+        .route("/console/", get(|| async { Redirect::to("/console") }))
+        .route("/console/users", get(users::list).post(users::create))
+        .route("/console/users/new", get(users::new_page))
+        .route(
+            "/console/users/{name}",
+            get(users::show).post(users::update),
+        )
+        .route("/console/users/{name}/action", post(users::action))
+        .route("/console/users/{name}/groups", post(users::groups))
+}
