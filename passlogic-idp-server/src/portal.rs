@@ -106,8 +106,9 @@ pub fn check_login_url(url: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
-/// Number of tile colours (the Okabe-Ito palette in static/app.css, `.tile-0` .. `.tile-7`).
-pub const TILE_COLOURS: u32 = 8;
+/// Number of tile colours (the Okabe-Ito palette in static/app.css, `.tile-0` .. `.tile-6`; its
+/// black is left out: a black tile reads as a missing icon).
+pub const TILE_COLOURS: u32 = 7;
 
 /// A stable colour for a service: FNV-1a of its ID, modulo the palette.
 pub fn tile_colour(id: &str) -> u32 {
