@@ -108,6 +108,15 @@ try:
                  "/?lang=ja", "/account/security?lang=ja", "/account/bingo?lang=ja"]:
         d.get(f"{idp}{page}")
         axe(page)
+    # The bingo page hands its key to the reference authenticator in the link's fragment.
+    d.get(f"{idp}/account/bingo?lang=en")
+    key = d.find_element(By.CSS_SELECTOR, "[data-secret]").get_attribute("data-secret")
+    d.find_element(By.CSS_SELECTOR, "a[data-action=open-authenticator]").click()
+    wait_for("the reference authenticator", lambda: path() == "/authenticator")
+    wait_for("the key prefilled", lambda: d.find_element(By.ID, "secret").get_attribute("value") == key)
+    if d.execute_script("return location.hash"):
+        fail("the key stayed in the address bar")
+    print("ok: the bingo page's key prefilled in the reference authenticator", flush=True)
     d.get(f"{idp}/?lang=en")
     for m in ["matrix", "pin", "totp", "bingo", "hardware_token", "client_certificate",
               "device_cookie", "login_protect", "passkey", "biometric"]:

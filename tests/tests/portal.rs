@@ -650,6 +650,7 @@ fn portal_in_chromium() {
         .unwrap_or_else(|| panic!("no acs line: {out}"));
     assert!(body.contains("SAMLResponse="), "{body}");
     assert_eq!(out.matches("ok: no horizontal scroll").count(), 6, "{out}");
+    assert!(out.contains("ok: the bingo page's key prefilled"), "{out}");
     // axe-core (WCAG 2.x A/AA) passed on every portal page and every guide in both languages.
     assert_eq!(out.matches("axe: ").count(), 32, "{out}");
     // The change went through the server: the new pattern is the one that works now.
