@@ -361,7 +361,7 @@ impl SignIn {
                     "pattern.change_refused",
                     &user.name,
                     "failure",
-                    json!({ "via": "portal", "reason": format!("{e:?}") }),
+                    json!({ "via": "portal", "reason": refusal_reason(&e) }),
                     ip,
                 ))
                 .await;
@@ -413,6 +413,26 @@ impl SignIn {
             return Ok(Err(PatternChangeError::SameAsInitial));
         }
         Ok(Ok((new, old)))
+    }
+}
+
+/// The audit reason of a refused pattern: the rule only, never a cell of the candidate (a user
+/// often retries with a variation of it).
+fn refusal_reason(e: &PatternChangeError) -> &'static str {
+    use passlogic_idp_core::factor::matrix::PatternRejection as R;
+    match e {
+        PatternChangeError::Malformed => "malformed",
+        PatternChangeError::NoAttempt => "no_pattern",
+        PatternChangeError::Mismatch => "mismatch",
+        PatternChangeError::SameAsInitial => "same_as_current",
+        PatternChangeError::Rule(r) => match r {
+            R::TooShort { .. } => "too_short",
+            R::TooLong { .. } => "too_long",
+            R::CellOutOfRange { .. } => "cell_out_of_range",
+            R::SingleStroke => "single_stroke",
+            R::BlockUnused { .. } => "block_unused",
+            R::StraightLine => "straight_line",
+        },
     }
 }
 
