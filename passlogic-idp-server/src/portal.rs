@@ -537,6 +537,17 @@ mod tests {
     #[test]
     fn tile_colours_have_enough_contrast() {
         let css = include_str!("../static/app.css");
+        // Every block is closed (a lost brace silently swallows every later rule).
+        let mut depth = 0i32;
+        for c in css.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            assert!(depth >= 0, "app.css closes a block it never opened");
+        }
+        assert_eq!(depth, 0, "app.css leaves a block open");
         for i in 0..TILE_COLOURS {
             let marker = format!(".tile-{i} {{");
             let start = css
