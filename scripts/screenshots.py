@@ -101,6 +101,40 @@ try:
           "%2Fcb&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
           "&code_challenge_method=S256")
     d.save_screenshot(os.path.join(out, "access-denied-ja.png"))
+    # The user portal (admin is in `devices`, which may use every service but payroll):
+    # services with display names and login URLs, on a desktop and on a phone; then the
+    # first sign-in guides.
+    for entity, name in [("https://expenses.example/sp", "Expenses"),
+                         ("https://wiki.example/saml", "Wiki"),
+                         ("https://mail.example/sso", "Mail")]:
+        md = os.path.join(data, "sp.xml")
+        with open(md, "w") as f:
+            f.write('<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+                    f'entityID="{entity}"><md:SPSSODescriptor protocolSupportEnumeration='
+                    '"urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService '
+                    'Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+                    f'Location="{entity}/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>')
+        cli("sp", "add", "--metadata", md, "--display-name", name)
+    cli("client", "add", "--client-id", "crm", "--redirect-uri", "https://crm.example/cb", "--public",
+        "--login-url", "https://crm.example/login", "--display-name", "CRM")
+    cli("client", "add", "--client-id", "timesheet", "--redirect-uri", "https://time.example/cb",
+        "--public", "--login-url", "https://time.example/start", "--display-name", "勤怠管理")
+    d.set_window_size(1100, 900)
+    d.get(base + "/?lang=en")
+    d.save_screenshot(os.path.join(out, "portal.png"))
+    d.get(base + "/account/security?lang=ja")
+    d.save_screenshot(os.path.join(out, "portal-security-ja.png"))
+    d.get(base + "/account/bingo?lang=en")
+    d.save_screenshot(os.path.join(out, "portal-bingo.png"))
+    d.get(base + "/guide/matrix?lang=en&user=Yamada%20Hanako")
+    d.save_screenshot(os.path.join(out, "guide-matrix.png"))
+    d.get(base + "/guide/totp?lang=ja&user=山田花子")
+    d.save_screenshot(os.path.join(out, "guide-totp-ja.png"))
+    d.set_window_size(390, 844)
+    d.get(base + "/?lang=ja")
+    d.save_screenshot(os.path.join(out, "portal-phone-ja.png"))
+    d.get(base + "/guide/matrix?lang=ja")
+    d.save_screenshot(os.path.join(out, "guide-phone-ja.png"))
 finally:
     d.quit()
     srv.terminate()

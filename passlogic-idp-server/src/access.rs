@@ -79,6 +79,21 @@ pub async fn check(
     service: &ServiceRef,
     request: &Request,
 ) -> anyhow::Result<Verdict> {
+    let (verdict, why) = evaluate(signin, user, service, request).await?;
+    if let Some((key, explanation)) = why {
+        audit(signin, user, service, request, key, &explanation).await?;
+    }
+    Ok(verdict)
+}
+
+/// The decision of [`check`] without its audit: the verdict, and for a refusal or step-up the
+/// message key and the engine's explanation.
+async fn evaluate(
+    signin: &SignIn,
+    user: &UserRow,
+    service: &ServiceRef,
+    request: &Request,
+) -> anyhow::Result<(Verdict, Option<(&'static str, String)>)> {
     let Some(policy) = signin.store.access_policy(signin.tenant_id).await? else {
         // No access policy: every service, but the account rules still hold.
         let now = signin.clock.unix();
@@ -92,11 +107,11 @@ pub async fn check(
             None
         };
         return Ok(match refused {
-            None => Verdict::Allow,
-            Some((key, why)) => {
-                audit(signin, user, service, request, key, why).await?;
-                Verdict::Deny { message_key: key }
-            }
+            None => (Verdict::Allow, None),
+            Some((key, why)) => (
+                Verdict::Deny { message_key: key },
+                Some((key, why.to_owned())),
+            ),
         });
     };
     let facts = user_facts(signin, user).await?;
@@ -119,7 +134,7 @@ pub async fn check(
         &policy,
     );
     let verdict = match &decision {
-        Decision::Allow { .. } => return Ok(Verdict::Allow),
+        Decision::Allow { .. } => return Ok((Verdict::Allow, None)),
         Decision::StepUp { needed, .. } => Verdict::StepUp {
             needed: needed.clone(),
         },
@@ -127,16 +142,10 @@ pub async fn check(
             message_key: decision.user_message_key(),
         },
     };
-    audit(
-        signin,
-        user,
-        service,
-        request,
-        decision.user_message_key(),
-        &decision.explain(),
-    )
-    .await?;
-    Ok(verdict)
+    Ok((
+        verdict,
+        Some((decision.user_message_key(), decision.explain())),
+    ))
 }
 
 async fn audit(
@@ -215,21 +224,41 @@ pub async fn denial_for_session(
     service: &ServiceRef,
     ip: Option<&str>,
 ) -> anyhow::Result<Option<&'static str>> {
-    let methods = crate::saml_service::methods_from_amr(&session.amr);
-    let device = DeviceFacts {
-        registered_device: methods.contains(&Method::DeviceCookie),
-        client_certificate: methods.contains(&Method::ClientCertificate),
-    };
-    let request = Request {
-        source: ip
-            .and_then(|i| i.parse().ok())
-            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-        session: Some((methods, session.auth_time)),
-        device,
-    };
+    let request = session_request(session, ip);
     Ok(match check(signin, user, service, &request).await? {
         Verdict::Allow => None,
         Verdict::StepUp { .. } => Some("step_up"),
         Verdict::Deny { message_key } => Some(message_key),
     })
+}
+
+/// The portal's question (see `crate::portal`): may `user` use `service` with this session,
+/// now or after a step-up? The same engine decision as [`denial_for_session`], without the
+/// audit: listing the portal is not a request for the service.
+pub async fn visible(
+    signin: &SignIn,
+    user: &UserRow,
+    session: &SessionRow,
+    service: &ServiceRef,
+    ip: Option<&str>,
+) -> anyhow::Result<bool> {
+    let request = session_request(session, ip);
+    let (verdict, _) = evaluate(signin, user, service, &request).await?;
+    Ok(!matches!(verdict, Verdict::Deny { .. }))
+}
+
+/// The access request of a signed-in session.
+fn session_request(session: &SessionRow, ip: Option<&str>) -> Request {
+    let methods = crate::saml_service::methods_from_amr(&session.amr);
+    let device = DeviceFacts {
+        registered_device: methods.contains(&Method::DeviceCookie),
+        client_certificate: methods.contains(&Method::ClientCertificate),
+    };
+    Request {
+        source: ip
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        session: Some((methods, session.auth_time)),
+        device,
+    }
 }

@@ -88,7 +88,7 @@ pub async fn code_digits(
     })
 }
 
-fn totp_replay_expiry(step: u64, params: &TotpParams) -> i64 {
+pub(crate) fn totp_replay_expiry(step: u64, params: &TotpParams) -> i64 {
     let end = (step + u64::from(params.skew_steps) + 2) * u64::from(params.period_secs);
     i64::try_from(end).unwrap_or(i64::MAX)
 }

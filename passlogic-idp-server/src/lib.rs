@@ -44,3 +44,5 @@ pub mod config_admin;
 pub mod guides;
 // Passkeys (WebAuthn).
 pub mod passkeys;
+// The user portal and the first sign-in guides.
+pub mod portal;

@@ -98,6 +98,13 @@
     } catch (e) { $("error").textContent = e.message; $("error").hidden = false; }
   });
   $("forget").addEventListener("click", function () { localStorage.removeItem(KEY); last = null; tick(); });
+  // The portal's bingo page links here with `#secret=BASE32` (a fragment never reaches a
+  // server): prefill the key, then drop it from the address bar and the history.
+  var fromLink = /(?:^#|&)secret=([A-Za-z2-7]+)/.exec(location.hash);
+  if (fromLink) {
+    $("secret").value = fromLink[1];
+    history.replaceState(null, "", location.pathname);
+  }
   tick();
   setInterval(tick, 1000);
 })();

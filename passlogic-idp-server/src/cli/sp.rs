@@ -60,6 +60,9 @@ pub enum SpCommand {
         /// without GCM).
         #[arg(long, value_name = "ALG")]
         encryption: Option<String>,
+        /// The name on the user portal's tile (default: the entity ID).
+        #[arg(long, value_name = "TEXT")]
+        display_name: Option<String>,
     },
     /// List service providers, one JSON object (the stored settings) per line.
     List,
@@ -199,7 +202,9 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
             require_signed_requests,
             no_encryption,
             encryption,
+            display_name,
         } => {
+            let portal = super::client::portal_info(None, display_name.as_deref())?;
             let limits = MessageLimits::default();
             let (xml, source) = match (&metadata, &metadata_url) {
                 (Some(path), _) => (
@@ -230,6 +235,11 @@ pub async fn run(ctx: &Context, command: SpCommand) -> anyhow::Result<ExitCode> 
                 Ok(sp) => sp,
                 Err(reason) => anyhow::bail!(reason),
             };
+            if let Some(json) = portal.to_column() {
+                ctx.store
+                    .set_saml_sp_portal(ctx.tenant_id, &sp.entity_id, Some(&json))
+                    .await?;
+            }
             admin::audit(
                 &ctx.store,
                 ctx.now,

@@ -30,6 +30,9 @@ mod saml;
 mod scim;
 mod seed;
 mod sessions;
+// The user portal (service display names and login URLs).
+mod portal;
+pub use portal::PortalServiceRow;
 mod user_search;
 // Passkeys (WebAuthn).
 mod passkeys;

@@ -56,3 +56,8 @@ pub fn removal(name: &'static str) -> Cookie<'static> {
     }
     c
 }
+
+/// A pending authenticator-app enrolment of the portal (sealed secret, see `crate::portal`).
+pub const ENROL_TOTP: &str = "pl_enrol_totp";
+/// A pending bingo enrolment of the portal.
+pub const ENROL_BINGO: &str = "pl_enrol_bingo";

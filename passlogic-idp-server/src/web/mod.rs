@@ -12,11 +12,13 @@ mod denied;
 mod device;
 mod face;
 mod forward;
+mod guide;
 mod login;
 mod login_protect;
 mod oidc;
 mod pages;
 mod passkey;
+mod portal;
 mod saml;
 mod session;
 mod steps;
@@ -99,7 +101,7 @@ pub fn admin_router(state: AppState, options: RouterOptions) -> Router {
 /// Every route of the user-facing listener.
 fn user_routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/", get(session::home))
+        .route("/", get(portal::home))
         .route("/healthz", get(session::healthz))
         .route("/session", get(session::session_json))
         .route("/logout", post(session::logout))
@@ -162,6 +164,22 @@ fn user_routes() -> Router<Arc<AppState>> {
         .route("/auth/start", get(forward::start))
         .route("/authenticator", get(assets::authenticator_page))
         .route("/static/authenticator.js", get(assets::authenticator_js))
+        // The user portal and the first sign-in guides (docs/portal.md).
+        .route("/account/security", get(portal::security))
+        .route(
+            "/account/pattern",
+            get(portal::pattern_page).post(portal::pattern_submit),
+        )
+        .route(
+            "/account/totp",
+            get(portal::totp_page).post(portal::totp_submit),
+        )
+        .route(
+            "/account/bingo",
+            get(portal::bingo_page).post(portal::bingo_submit),
+        )
+        .route("/guide/{method}", get(guide::page))
+        .route("/static/guide/{file}", get(guide::picture))
         .merge(oidc::routes())
         .merge(saml::routes())
 }

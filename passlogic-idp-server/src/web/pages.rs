@@ -155,6 +155,11 @@ pub struct HomePage {
     pub display_name: String,
     pub amr: String,
     pub auth_time: String,
+    /// The portal's service tiles.
+    pub tiles: Vec<crate::portal::Tile>,
+    pub has_pin: bool,
+    pub has_totp: bool,
+    pub has_bingo: bool,
 }
 
 #[derive(Template)]

@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::{self, Chrome, HomePage};
+use super::pages;
 use super::{cookies, csrf, AppState};
 use crate::saml_service::logout::SloOutcome;
 use crate::store::SessionRow;
@@ -39,44 +39,6 @@ pub fn to_login(uri: &Uri) -> Response {
         })
         .collect();
     Redirect::to(&format!("/login?return_to={encoded}")).into_response()
-}
-
-pub async fn home(
-    State(state): State<Arc<AppState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
-    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
-    let session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_login(&uri),
-        Err(e) => return pages::internal(lang, &uri, &e),
-    };
-    let user = match state.signin.store.user_by_id(session.user_id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return to_login(&uri),
-        Err(e) => return pages::internal(lang, &uri, &e),
-    };
-    let (jar, token) = csrf::ensure(jar, state.secure_cookies);
-    let t = lang.texts();
-    let auth_time = time::OffsetDateTime::from_unix_timestamp(session.auth_time)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    let page = HomePage {
-        chrome: Chrome::new(lang, t.home_title, &uri),
-        t,
-        csrf: token,
-        user: user.name,
-        display_name: user.display_name,
-        amr: session.amr.join(", "),
-        auth_time,
-    };
-    pages::render(StatusCode::OK, jar, &page)
 }
 
 pub async fn session_json(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response {

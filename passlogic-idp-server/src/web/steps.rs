@@ -245,7 +245,7 @@ pub async fn code_submit(
     }
 }
 
-fn qr_svg(uri: &str) -> String {
+pub(super) fn qr_svg(uri: &str) -> String {
     match qrcode::QrCode::new(uri.as_bytes()) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color>()
@@ -257,7 +257,7 @@ fn qr_svg(uri: &str) -> String {
     }
 }
 
-fn grouped(secret: &str) -> String {
+pub(super) fn grouped(secret: &str) -> String {
     secret
         .as_bytes()
         .chunks(4)

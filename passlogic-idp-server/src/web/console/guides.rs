@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::layout::{texts, ConsoleChrome, Section};
 use super::Admin;
-use crate::guides::{guide_url, METHODS};
+use crate::guides::{guide_url, GuideMethod, MAX_USER};
 use crate::i18n::console::ConsoleTexts;
 use crate::i18n::{Lang, Texts};
 use crate::web::pages::render;
@@ -76,25 +76,31 @@ pub async fn page(
     let user = q.user.trim().to_owned();
     let (url, error) = match q.method.as_deref() {
         None => (None, None),
-        Some(m) if !METHODS.contains(&m) => (None, Some(c.gd_err_method)),
-        Some(_) if user.len() > 128 || user.chars().any(char::is_control) => {
+        Some(m) if GuideMethod::parse(m).is_none() => (None, Some(c.gd_err_method)),
+        Some(_) if user.chars().count() > MAX_USER || user.chars().any(char::is_control) => {
             (None, Some(c.gd_err_user))
         }
-        Some(m) => (
-            Some(guide_url(
-                &state.forward.public_url,
-                m,
-                &guide_lang,
-                Some(user.as_str()).filter(|u| !u.is_empty()),
-            )),
-            None,
-        ),
+        Some(m) => match GuideMethod::parse(m) {
+            Some(method) => (
+                Some(guide_url(
+                    &state.forward.public_url,
+                    method,
+                    Lang::parse(&guide_lang).unwrap_or(Lang::En),
+                    Some(user.as_str()).filter(|u| !u.is_empty()),
+                )),
+                None,
+            ),
+            None => (None, Some(c.gd_err_method)),
+        },
     };
     let page = GuidesPage {
         chrome: ConsoleChrome::new(&admin, Section::Guides, c.gd_title),
         t,
         c,
-        methods: METHODS.iter().map(|m| (*m, method_label(c, m))).collect(),
+        methods: GuideMethod::ALL
+            .iter()
+            .map(|m| (m.as_str(), method_label(c, m.as_str())))
+            .collect(),
         method: q.method.unwrap_or_default(),
         user,
         guide_lang,
