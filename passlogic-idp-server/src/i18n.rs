@@ -274,6 +274,13 @@ pub struct Texts {
     pub passkey_synced: &'static str,
     pub passkey_unsupported: &'static str,
     pub method_passkey: &'static str,
+    // The user's own client certificates (/account/certificates).
+    pub certs_intro: &'static str,
+    pub certs_none: &'static str,
+    pub certs_valid_until: &'static str,
+    pub certs_status: &'static str,
+    pub certs_active: &'static str,
+    pub certs_revoked: &'static str,
 }
 
 /// English.
@@ -464,6 +471,12 @@ pub static EN: Texts = Texts {
     passkey_synced: "synced",
     passkey_unsupported: "This browser does not support passkeys.",
     method_passkey: "Passkey",
+    certs_intro: "Client certificates issued to you by this organisation's certificate authority. To get a new one or to revoke a lost one, ask your administrator.",
+    certs_none: "No client certificate has been issued to you.",
+    certs_valid_until: "Valid until",
+    certs_status: "Status",
+    certs_active: "Active",
+    certs_revoked: "Revoked",
 };
 
 /// Japanese.
@@ -650,6 +663,12 @@ pub static JA: Texts = Texts {
     passkey_synced: "同期",
     passkey_unsupported: "このブラウザーはパスキーに対応していません。",
     method_passkey: "パスキー",
+    certs_intro: "この組織の認証局があなたに発行したクライアント証明書です。新しい証明書の発行や紛失した証明書の失効は管理者に依頼してください。",
+    certs_none: "あなたに発行されたクライアント証明書はありません。",
+    certs_valid_until: "有効期限",
+    certs_status: "状態",
+    certs_active: "有効",
+    certs_revoked: "失効",
 };
 
 #[cfg(test)]

@@ -215,3 +215,56 @@ pub async fn download(
         Err(e) => pages::internal(lang, &uri, &e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "account_certificates.html")]
+struct AccountCertificatesPage {
+    chrome: Chrome,
+    t: &'static Texts,
+    csrf: String,
+    /// (serial, valid until, active)
+    certs: Vec<(String, String, bool)>,
+}
+
+/// `GET /account/certificates`: the signed-in user's own certificates (read only: issuing and
+/// revoking are the administrator's, by the console, the API or the CLI).
+pub async fn account_page(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let (jar, lang) = pages::language(&uri, &headers, jar, state.secure_cookies);
+    let session = match super::session::current_session(&state, &jar).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return super::session::to_login(&uri),
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let certs = match state
+        .signin
+        .store
+        .client_certs(state.signin.tenant_id, Some(session.user_id))
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return pages::internal(lang, &uri, &e),
+    };
+    let now = state.signin.clock.unix();
+    let (jar, csrf) = super::csrf::ensure(jar, state.secure_cookies);
+    let t = lang.texts();
+    let page = AccountCertificatesPage {
+        chrome: Chrome::new(lang, t.sec_certs, &uri),
+        t,
+        csrf,
+        certs: certs
+            .into_iter()
+            .map(|c| {
+                let until = time::OffsetDateTime::from_unix_timestamp(c.not_after)
+                    .map(|d| d.date().to_string())
+                    .unwrap_or_default();
+                (c.serial, until, c.revoked_at.is_none() && c.not_after > now)
+            })
+            .collect(),
+    };
+    pages::render(StatusCode::OK, jar, &page)
+}

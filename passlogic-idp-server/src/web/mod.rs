@@ -125,6 +125,7 @@ fn user_routes() -> Router<Arc<AppState>> {
         .route("/login/biometric", get(face::step))
         .route("/login/biometric/callback", get(face::callback))
         .route("/login/client_certificate", get(client_cert::step))
+        .route("/account/certificates", get(client_cert::account_page))
         .route(
             "/login/client_certificate/download",
             get(client_cert::download),
