@@ -15,8 +15,10 @@ out = os.path.join(root, "docs/screenshots")
 data = tempfile.mkdtemp()
 srv = subprocess.Popen([exe, "serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", data],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-base, patterns, user = None, {}, None
+base, admin_base, patterns, user = None, None, {}, None
 for line in srv.stdout:
+    if line.startswith("admin-listening: "):
+        admin_base = line.split()[1]
     if line.startswith("ready: "):
         base = line.split()[1]
         break
@@ -135,6 +137,24 @@ try:
     d.save_screenshot(os.path.join(out, "portal-phone-ja.png"))
     d.get(base + "/guide/matrix?lang=ja")
     d.save_screenshot(os.path.join(out, "guide-phone-ja.png"))
+    # The admin console (admin listener; the session cookie of 127.0.0.1 is admin's already).
+    cli("seed-users", "--count", "120", "--prefix", "staff", "--group", "sales")
+    d.set_window_size(1280, 900)
+    for path, name in [("/console?lang=en", "console-overview"),
+                       ("/console/users?q=staff", "console-users"),
+                       ("/console/users/demo", "console-user"),
+                       ("/console/import", "console-import"),
+                       ("/console/groups", "console-groups"),
+                       ("/console/policies/default", "console-policy"),
+                       ("/console/services", "console-services"),
+                       ("/console/audit", "console-audit"),
+                       ("/console/guides?method=matrix&user=hanako&guide_lang=ja", "console-guides"),
+                       ("/console/users?lang=ja", "console-users-ja")]:
+        d.get(admin_base + path)
+        d.save_screenshot(os.path.join(out, name + ".png"))
+    d.set_window_size(390, 844)
+    d.get(admin_base + "/console/users?lang=ja")
+    d.save_screenshot(os.path.join(out, "console-phone-ja.png"))
 finally:
     d.quit()
     srv.terminate()

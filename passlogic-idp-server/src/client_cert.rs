@@ -292,25 +292,7 @@ impl SignIn {
         let issued = self
             .issue_client_cert(&user, &password, "auto-issue")
             .await?;
-        let token = new_token();
-        let now = self.clock.unix();
-        let sealed = secrets::seal_bytes(
-            &self.keyring,
-            &download_aad(self.tenant_id, &issued.serial),
-            &issued.pkcs12,
-        );
-        self.store
-            .add_cert_download(
-                self.tenant_id,
-                &hash_token(&token),
-                &CertDownloadRow {
-                    user_id: user.id,
-                    serial: issued.serial.clone(),
-                    sealed_p12: sealed,
-                },
-                now + DOWNLOAD_TTL_SECS,
-            )
-            .await?;
+        let token = self.offer_download(user.id, &issued).await?;
         self.audit(self.audit_event(
             &user.name,
             "cert.auto_issued",
@@ -327,7 +309,32 @@ impl SignIn {
         }))
     }
 
-    /// The one download of an automatically issued certificate: (serial, PKCS#12).
+    /// Keeps `issued` sealed for one download within [`DOWNLOAD_TTL_SECS`]; returns the token of
+    /// the link (`/login/client_certificate/download?token=...`, stored hashed).
+    pub async fn offer_download(&self, user_id: i64, issued: &Issued) -> anyhow::Result<String> {
+        let token = new_token();
+        let now = self.clock.unix();
+        let sealed = secrets::seal_bytes(
+            &self.keyring,
+            &download_aad(self.tenant_id, &issued.serial),
+            &issued.pkcs12,
+        );
+        self.store
+            .add_cert_download(
+                self.tenant_id,
+                &hash_token(&token),
+                &CertDownloadRow {
+                    user_id,
+                    serial: issued.serial.clone(),
+                    sealed_p12: sealed,
+                },
+                now + DOWNLOAD_TTL_SECS,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The one download of an issued certificate: (serial, PKCS#12).
     pub async fn take_cert_download(
         &self,
         token: &str,

@@ -11,7 +11,8 @@ use common::{Backend, Browser, TestServer};
 both_backends!(
     only_administrators,
     create_edit_and_act_on_a_user,
-    list_filters_and_pages
+    list_filters_and_pages,
+    client_certificates_from_the_console
 );
 
 fn only_administrators(backend: Backend) {
@@ -337,4 +338,109 @@ fn audit_events(server: &TestServer) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Issue #8's "download from the admin console": issue a certificate for a user (password shown
+/// once, the PKCS#12 downloads once and opens with `openssl pkcs12` under that password), print
+/// its sheet, revoke it; CSRF required.
+fn client_certificates_from_the_console(backend: Backend) {
+    let server = TestServer::start(backend, &[]);
+    let admin = server.console_browser();
+    admin
+        .post_form_raw("/console/users/demo/certificates", &[])
+        .expect_status(403, "issue without CSRF");
+    let p = admin.post_form("/console/users/demo/certificates", &[]);
+    p.expect_status(200, "issue");
+    let password = field(&p, "[data-p12-password]", "data-p12-password");
+    let serial = field(&p, "[data-serial]", "data-serial");
+    let link = field(&p, "a[data-download]", "href").replace("&amp;", "&");
+    let url = format!("{}{link}", server.admin_base());
+    let der = reqwest::blocking::get(&url)
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
+    let file = server.data_dir().join("console.p12");
+    std::fs::write(&file, &der).unwrap();
+    let opened = std::process::Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-in",
+            file.to_str().unwrap(),
+            "-nokeys",
+            "-clcerts",
+        ])
+        .arg("-passin")
+        .arg(format!("pass:{password}"))
+        .output()
+        .expect("openssl");
+    let text = String::from_utf8_lossy(&opened.stdout);
+    assert!(
+        opened.status.success() && text.contains("BEGIN CERTIFICATE") && text.contains("demo"),
+        "openssl pkcs12: {text} {}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    // The link works once.
+    assert_eq!(reqwest::blocking::get(&url).unwrap().status().as_u16(), 410);
+    // Listed on the user page as active; the sheet prints once with the password.
+    let p = admin.get("/console/users/demo");
+    assert_eq!(
+        p.count(&format!("li[data-certificate='{serial}'] .badge.enabled")),
+        1,
+        "{}",
+        p.describe()
+    );
+    let sheet = admin.get(&format!("/console/users/demo/certificates/{serial}/sheet"));
+    sheet.expect_status(200, "sheet");
+    assert!(
+        sheet.body.contains(&password),
+        "the sheet shows the password the first time"
+    );
+    let again = admin.get(&format!("/console/users/demo/certificates/{serial}/sheet"));
+    assert!(!again.body.contains(&password), "only the first time");
+    // The user sees it on the portal's certificate page; without a session there is none.
+    let user = Browser::new(server.base_url());
+    user.sign_in("demo", &server.pattern_of("demo"), "/");
+    let mine = user.get("/account/certificates");
+    mine.expect_status(200, "own certificates");
+    assert_eq!(
+        mine.count(&format!("tr[data-certificate='{serial}']")),
+        1,
+        "{}",
+        mine.describe()
+    );
+    let anon = Browser::new(server.base_url());
+    anon.get("/account/certificates")
+        .expect_see_other("/login", "no session");
+    // Revoke: CSRF needed; then listed as revoked, and a second revoke is a 404.
+    let revoke = format!("/console/users/demo/certificates/{serial}/revoke");
+    admin
+        .post_form_raw(&revoke, &[])
+        .expect_status(403, "revoke without CSRF");
+    admin
+        .post_form(&revoke, &[])
+        .expect_see_other("/console/users/demo", "revoke");
+    let p = admin.get("/console/users/demo");
+    assert_eq!(
+        p.count(&format!("li[data-certificate='{serial}'] .badge.disabled")),
+        1
+    );
+    admin
+        .post_form(&revoke, &[])
+        .expect_status(404, "second revoke");
+    assert!(server.cli_ok(&["cert", "list", "demo"]).contains("revoked"));
+    // A serial of demo's cannot be revoked (or printed) through another user.
+    let p = admin.post_form("/console/users/demo-mfa/certificates", &[]);
+    let other_serial = field(&p, "[data-serial]", "data-serial");
+    admin
+        .post_form(
+            &format!("/console/users/demo/certificates/{other_serial}/revoke"),
+            &[],
+        )
+        .expect_status(404, "revoke through the wrong user");
+    admin
+        .get(&format!(
+            "/console/users/demo/certificates/{other_serial}/sheet"
+        ))
+        .expect_status(404, "sheet through the wrong user");
 }

@@ -325,6 +325,18 @@ pub struct ConsoleTexts {
     pub directory_elapsed: &'static str,
     pub directory_dry_note: &'static str,
     pub directory_back: &'static str,
+    // Client certificates on the user page (issue, download once, sheet, revoke).
+    pub ct_title: &'static str,
+    pub ct_none: &'static str,
+    pub ct_issue: &'static str,
+    pub ct_issued_title: &'static str,
+    pub ct_password: &'static str,
+    pub ct_download: &'static str,
+    pub ct_sheet: &'static str,
+    pub ct_revoke: &'static str,
+    pub ct_valid_until: &'static str,
+    pub ct_active: &'static str,
+    pub ct_revoked: &'static str,
 }
 
 /// English.
@@ -638,6 +650,17 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     directory_elapsed: "Time (ms)",
     directory_dry_note: "Dry run: nothing was changed.",
     directory_back: "Back to directory sync",
+    ct_title: "Client certificates",
+    ct_none: "No certificate issued.",
+    ct_issue: "Issue a certificate",
+    ct_issued_title: "Certificate issued",
+    ct_password: "Password of the PKCS#12 file: shown only now; give it to the user apart from the file.",
+    ct_download: "Download the .p12 file (works once, within 10 minutes)",
+    ct_sheet: "Printable sheet",
+    ct_revoke: "Revoke",
+    ct_valid_until: "valid until",
+    ct_active: "Active",
+    ct_revoked: "Revoked",
 };
 
 /// Japanese.
@@ -951,4 +974,15 @@ pub static JA: ConsoleTexts = ConsoleTexts {
     directory_elapsed: "所要時間(ミリ秒)",
     directory_dry_note: "試行のため、何も変更していません。",
     directory_back: "ディレクトリ同期に戻る",
+    ct_title: "クライアント証明書",
+    ct_none: "発行済みの証明書はありません。",
+    ct_issue: "証明書を発行",
+    ct_issued_title: "証明書を発行しました",
+    ct_password: "PKCS#12ファイルのパスワード(今だけ表示されます。ファイルとは別の方法で利用者に渡してください)",
+    ct_download: ".p12ファイルをダウンロード(10分以内に1回のみ)",
+    ct_sheet: "印刷用シート",
+    ct_revoke: "失効",
+    ct_valid_until: "有効期限",
+    ct_active: "有効",
+    ct_revoked: "失効済み",
 };

@@ -14,6 +14,7 @@ pub mod layout;
 mod users;
 // Groups & policies, services, audit log, first sign-in guides.
 mod audit;
+mod certs;
 mod groups;
 mod guides;
 mod services;
@@ -138,6 +139,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/console/users/{name}/action", post(users::action))
         .route("/console/users/{name}/groups", post(users::groups))
+        .route("/console/users/{name}/certificates", post(certs::issue))
+        .route(
+            "/console/users/{name}/certificates/{serial}/revoke",
+            post(certs::revoke),
+        )
+        .route(
+            "/console/users/{name}/certificates/{serial}/sheet",
+            get(certs::sheet),
+        )
         // Groups & policies, services, audit log, first sign-in guides.
         .route("/console/groups", get(groups::list).post(groups::create))
         .route("/console/groups/{name}", post(groups::update))

@@ -470,6 +470,8 @@ struct UserPage {
     groups: Vec<String>,
     all_groups: Vec<String>,
     methods: Vec<String>,
+    /// (serial, valid until, active)
+    certs: Vec<(String, String, bool)>,
     saved: bool,
     error: Option<&'static str>,
 }
@@ -515,10 +517,13 @@ async fn user_page(
             store.user_groups(u.id).await?,
             store.list_groups(state.signin.tenant_id).await?,
             store.factors(u.id).await?,
+            store
+                .client_certs(state.signin.tenant_id, Some(u.id))
+                .await?,
         ))
     }
     .await;
-    let (groups, all, factors) = match loaded {
+    let (groups, all, factors, certs) = match loaded {
         Ok(l) => l,
         Err(e) => return admin.internal(&e),
     };
@@ -547,6 +552,16 @@ async fn user_page(
             .collect(),
         groups,
         methods,
+        certs: certs
+            .into_iter()
+            .map(|c| {
+                let until = time::OffsetDateTime::from_unix_timestamp(c.not_after)
+                    .map(|d| d.date().to_string())
+                    .unwrap_or_default();
+                let active = c.revoked_at.is_none() && c.not_after > state.signin.clock.unix();
+                (c.serial, until, active)
+            })
+            .collect(),
         saved,
         error,
         u,
