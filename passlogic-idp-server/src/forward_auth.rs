@@ -18,6 +18,7 @@
 //! policy engine of `policy::engine` is not consulted yet; sign-out does not reach the apps
 //! beyond deleting the shared session.
 
+pub use crate::percent::encode;
 use passlogic_idp_core::policy::AuthPolicy;
 use url::Url;
 
@@ -164,19 +165,6 @@ pub fn rd_param(query: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! does not compile either.
 
 use crate::i18n::Lang;
+use crate::percent::encode;
 
 /// A method with a guide (every method of the product).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,18 +97,6 @@ impl GuideMethod {
             GuideMethod::Biometric => &BIOMETRIC,
         }
     }
-}
-
-/// `%`-encoding of a query value (unreserved characters kept).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The absolute URL of a guide page, for a welcome e-mail: `public_url` is the user

@@ -44,5 +44,6 @@ pub mod config_admin;
 pub mod guides;
 // Passkeys (WebAuthn).
 pub mod passkeys;
+pub mod percent;
 // The user portal and the first sign-in guides.
 pub mod portal;

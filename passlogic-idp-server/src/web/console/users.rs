@@ -18,6 +18,7 @@ use super::Admin;
 use crate::admin::{self, Issued};
 use crate::i18n::console::ConsoleTexts;
 use crate::i18n::Texts;
+pub use crate::percent::encode as enc;
 use crate::provisioning::csv::valid_name;
 use crate::store::{NewUser, UserDirectory, UserQuery, UserRow, UserStatus};
 use crate::web::pages::render;
@@ -25,18 +26,6 @@ use crate::web::AppState;
 
 /// Rows per page of the user list.
 const PAGE: i64 = 50;
-
-/// Percent-encodes a query or path component.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 #[derive(Template)]
 #[template(path = "console/dashboard.html")]
