@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::CookieJar;
-use passlogic_idp_core::factor::matrix::PatternRejection;
 use passlogic_idp_core::pipeline::Method;
 use serde::Deserialize;
 
@@ -282,14 +281,7 @@ fn rejection_text(t: &Texts, e: &PatternChangeError) -> &'static str {
         PatternChangeError::Malformed | PatternChangeError::NoAttempt => t.rule_malformed,
         PatternChangeError::Mismatch => t.mismatch,
         PatternChangeError::SameAsInitial => t.same_as_initial,
-        PatternChangeError::Rule(r) => match r {
-            PatternRejection::TooShort { .. } => t.rule_too_short,
-            PatternRejection::TooLong { .. } => t.rule_too_long,
-            PatternRejection::CellOutOfRange { .. } => t.rule_out_of_range,
-            PatternRejection::SingleStroke => t.rule_single_stroke,
-            PatternRejection::BlockUnused { .. } => t.rule_block_unused,
-            PatternRejection::StraightLine => t.rule_straight_line,
-        },
+        PatternChangeError::Rule(r) => pages::rule_rejection_text(t, r),
     }
 }
 

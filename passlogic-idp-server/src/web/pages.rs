@@ -91,6 +91,22 @@ pub fn cell_rows(spec: &GridSpec, grid: Option<&Grid>) -> Vec<Vec<CellView>> {
         .collect()
 }
 
+/// The message for a pattern that `rule` refuses (first sign-in and the portal's change page).
+pub fn rule_rejection_text(
+    t: &Texts,
+    rule: &passlogic_idp_core::factor::matrix::PatternRejection,
+) -> &'static str {
+    use passlogic_idp_core::factor::matrix::PatternRejection;
+    match rule {
+        PatternRejection::TooShort { .. } => t.rule_too_short,
+        PatternRejection::TooLong { .. } => t.rule_too_long,
+        PatternRejection::CellOutOfRange { .. } => t.rule_out_of_range,
+        PatternRejection::SingleStroke => t.rule_single_stroke,
+        PatternRejection::BlockUnused { .. } => t.rule_block_unused,
+        PatternRejection::StraightLine => t.rule_straight_line,
+    }
+}
+
 /// Human-readable rules of a pattern policy.
 pub fn rule_lines(t: &Texts, lang: Lang, rules: &PatternRules) -> Vec<String> {
     let mut out = vec![match lang {
